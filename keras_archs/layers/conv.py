@@ -1,0 +1,124 @@
+"""Convolution blocks shared by every family."""
+
+import keras
+
+__all__ = ["conv_bn_act", "mlpconv"]
+
+
+def _activation_suffix(activation):
+    return f"_{activation}" if isinstance(activation, str) else "_act"
+
+
+def conv_bn_act(
+    x,
+    filters,
+    kernel_size,
+    *,
+    name,
+    strides=1,
+    padding="same",
+    groups=1,
+    dilation_rate=1,
+    use_bias=None,
+    norm=True,
+    activation="relu",
+    bn_epsilon=1e-3,
+    bn_momentum=0.99,
+    bn_scale=True,
+    kernel_initializer="glorot_uniform",
+    bias_initializer="zeros",
+    conv_suffix="_conv",
+    act_suffix=None,
+):
+    """Convolution, then optional batch normalization, then optional activation.
+
+    The BatchNorm settings are arguments because the papers and the twins differ
+    (Keras' epsilon 1e-3 and momentum 0.99, torchvision's 1e-5 and 0.9, `scale=False`
+    in Inception-v3). Without normalization the activation is fused into the Conv2D,
+    which is how `keras.applications` VGG names and orders its layers.
+
+    Layer names: `{name}{conv_suffix}`, `{name}_bn`, `{name}{act_suffix}`; the default
+    act suffix is `_relu` for "relu" and `_act` for callables.
+
+    Args:
+        x: input tensor (channels last).
+        filters: output channels.
+        kernel_size: int or (height, width).
+        name: stem of the layer names.
+        strides: convolution strides.
+        padding: "same", "valid"; pad explicitly with `ZeroPadding2D` for
+            PyTorch-style symmetric padding.
+        groups: grouped convolution (AlexNet towers, ResNeXt, ShuffleNet).
+        dilation_rate: dilation.
+        use_bias: default: a bias only when there is no batch normalization.
+        norm: whether to add BatchNormalization.
+        activation: activation name or callable, or None.
+        bn_epsilon: BatchNormalization epsilon.
+        bn_momentum: BatchNormalization momentum.
+        bn_scale: whether BatchNormalization learns gamma.
+        kernel_initializer: convolution kernel initializer.
+        bias_initializer: convolution bias initializer.
+        conv_suffix: suffix of the Conv2D layer name.
+        act_suffix: suffix of the activation layer name.
+
+    Returns:
+        The output tensor.
+    """
+    if use_bias is None:
+        use_bias = not norm
+    fused_activation = None if norm else activation
+    x = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        groups=groups,
+        dilation_rate=dilation_rate,
+        use_bias=use_bias,
+        activation=fused_activation,
+        kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer,
+        name=f"{name}{conv_suffix}",
+    )(x)
+    if not norm:
+        return x
+    x = keras.layers.BatchNormalization(
+        epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
+    )(x)
+    if activation is None:
+        return x
+    suffix = act_suffix if act_suffix is not None else _activation_suffix(activation)
+    return keras.layers.Activation(activation, name=f"{name}{suffix}")(x)
+
+
+def mlpconv(x, filters, kernel_size, *, name, strides=1, padding="same", **conv_options):
+    """Network-in-Network's "mlpconv" layer: a convolution, then 1x1 convolutions.
+
+    The 1x1 convolutions act as a small multilayer perceptron shared over every spatial
+    position (Lin et al. 2014, §3.1). Layers are named `{name}_conv1`, `{name}_conv2`, ...
+
+    Args:
+        x: input tensor.
+        filters: output channels of each convolution, first the spatial one.
+        kernel_size: kernel of the first convolution.
+        name: stem of the layer names.
+        strides: strides of the first convolution.
+        padding: padding of the first convolution.
+        **conv_options: passed to every `conv_bn_act` (e.g. `norm`, initializers).
+
+    Returns:
+        The output tensor.
+    """
+    for index, channels in enumerate(filters, start=1):
+        first = index == 1
+        x = conv_bn_act(
+            x,
+            channels,
+            kernel_size if first else 1,
+            strides=strides if first else 1,
+            padding=padding if first else "valid",
+            name=f"{name}_conv{index}",
+            conv_suffix="",
+            **conv_options,
+        )
+    return x

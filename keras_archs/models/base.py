@@ -1,0 +1,196 @@
+"""The one input-to-head path that every architecture is built through.
+
+A family builder supplies its `features` (input tensor -> feature map) and its `head`
+(feature map -> class scores); `build_model` validates the keras.applications-style
+arguments before any layer exists, makes the input, adds the head or the feature
+pooling, and loads weights.
+"""
+
+import numbers
+import os
+
+import keras
+
+from keras_archs.layers.heads import POOLING_CHOICES, pool_features
+
+__all__ = ["build_model", "check_activation", "check_choice", "check_positive_int", "check_rate"]
+
+WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
+
+
+def check_positive_int(value, argument):
+    """Raises ValueError unless `value` is an int >= 1 (bool excluded)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
+
+
+def check_rate(value, argument):
+    """Raises ValueError unless `value` is a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{argument} must be a number in [0, 1). Received: {argument}={value!r}")
+
+
+def check_choice(value, choices, argument):
+    """Raises ValueError unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{argument} must be one of {tuple(choices)}. Received: {argument}={value!r}")
+
+
+def _check_weights(weights):
+    if weights is None:
+        return
+    if weights == "imagenet":
+        raise ValueError(
+            "No pretrained 'imagenet' weights are available for this model yet; pass "
+            "weights=None or the path of a .weights.h5 or .keras file. "
+            f"Received: weights={weights!r}"
+        )
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            f"weights must be None or a path to a weights file. Received: weights={weights!r}"
+        )
+    path = os.fspath(weights)
+    if not path.endswith(WEIGHT_SUFFIXES):
+        raise ValueError(
+            f"weights must be a file ending in one of {WEIGHT_SUFFIXES}. Received: weights={weights!r}"
+        )
+    if not os.path.isfile(path):
+        raise ValueError(f"The weights file does not exist. Received: weights={weights!r}")
+
+
+def check_activation(value, argument):
+    """Raises ValueError unless `value` is None, a Keras activation name or a callable."""
+    if value is None or callable(value):
+        return
+    try:
+        keras.activations.get(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{argument} must be None, a Keras activation name or a callable. "
+            f"Received: {argument}={value!r}"
+        ) from None
+
+
+def _is_dimension(value):
+    return value is None or (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+    )
+
+
+def _resolve_input_shape(input_shape, input_tensor, input_spec, include_top):
+    """The (height, width, channels) the model is built for, checked against the spec."""
+    if input_shape is not None:
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or not all(
+            _is_dimension(value) for value in input_shape
+        ):
+            raise ValueError(
+                "input_shape must be a tuple (height, width, channels) of positive integers "
+                f"(None allowed for height and width). Received: input_shape={input_shape!r}"
+            )
+        input_shape = tuple(input_shape)
+    if input_tensor is not None:
+        if not keras.backend.is_keras_tensor(input_tensor):
+            raise ValueError(
+                "input_tensor must be a Keras tensor, e.g. keras.Input(shape=(224, 224, 3)). "
+                f"Received: input_tensor={input_tensor!r}"
+            )
+        tensor_shape = tuple(input_tensor.shape)
+        if len(tensor_shape) != 4:
+            raise ValueError(
+                "input_tensor must be a batch of images (rank 4, channels last). "
+                f"Received: input_tensor with shape {tensor_shape}"
+            )
+        if input_shape is not None and input_shape != tensor_shape[1:]:
+            raise ValueError(
+                f"input_shape and input_tensor disagree. Received: input_shape={input_shape!r} "
+                f"and input_tensor with shape {tensor_shape}"
+            )
+        shape, argument = tensor_shape[1:], "input_tensor"
+    elif input_shape is not None:
+        shape, argument = input_shape, "input_shape"
+    elif include_top:
+        shape, argument = input_spec.default_shape, "input_shape"
+    else:
+        shape, argument = (None, None, input_spec.channels), "input_shape"
+
+    height, width, channels = shape
+    if channels is None:
+        raise ValueError(f"The number of channels must be known. Received: {argument}={shape!r}")
+    for side in (height, width):
+        if side is not None and side < input_spec.min_size:
+            raise ValueError(
+                f"Input height and width must be at least {input_spec.min_size} for this "
+                f"model. Received: {argument}={shape!r}"
+            )
+    if include_top and input_spec.fixed_size_top and (height is None or width is None):
+        raise ValueError(
+            "With include_top=True this model flattens its feature map, so height and width "
+            f"must be fixed. Received: {argument}={shape!r}"
+        )
+    return shape
+
+
+def build_model(
+    *,
+    features,
+    head,
+    input_spec,
+    include_top,
+    weights,
+    input_tensor,
+    input_shape,
+    pooling,
+    classes,
+    classifier_activation,
+    name,
+):
+    """Validates the common arguments, then builds `keras.Model(input, head(features(input)))`.
+
+    The common arguments mean what they mean in `keras.applications`:
+
+    Args:
+        features: callable from the input tensor to the feature map.
+        head: callable `(feature_map, classes=..., classifier_activation=...)` returning
+            the class scores; used when `include_top=True`.
+        input_spec: the architecture's `keras_archs.registry.InputSpec`.
+        include_top: whether to add the classifier head.
+        weights: None (random initialization) or the path of a `.weights.h5` or `.keras`
+            file to load.
+        input_tensor: optional Keras tensor to use as the model's input.
+        input_shape: optional (height, width, channels); defaults to the paper's input with
+            `include_top=True` and to (None, None, channels) without.
+        pooling: with `include_top=False`: None returns the 4D feature map, "avg" or
+            "max" its global pooling.
+        classes: number of classes of the head.
+        classifier_activation: activation of the head's output; None returns logits.
+        name: model name.
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: naming the argument and the received value, before any layer is built.
+    """
+    if not isinstance(include_top, bool):
+        raise ValueError(f"include_top must be True or False. Received: include_top={include_top!r}")
+    _check_weights(weights)
+    check_choice(pooling, POOLING_CHOICES, "pooling")
+    check_positive_int(classes, "classes")
+    check_activation(classifier_activation, "classifier_activation")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string. Received: name={name!r}")
+    shape = _resolve_input_shape(input_shape, input_tensor, input_spec, include_top)
+
+    if input_tensor is None:
+        inputs = x = keras.Input(shape=shape, name="input_layer")
+    else:
+        inputs, x = keras.utils.get_source_inputs(input_tensor), input_tensor
+    x = features(x)
+    if include_top:
+        outputs = head(x, classes=classes, classifier_activation=classifier_activation)
+    else:
+        outputs = pool_features(x, pooling)
+    model = keras.Model(inputs, outputs, name=name)
+    if weights is not None:
+        model.load_weights(os.fspath(weights))
+    return model

@@ -1,0 +1,179 @@
+"""VGG (Simonyan and Zisserman 2015).
+
+"Very Deep Convolutional Networks for Large-Scale Image Recognition", ICLR 2015,
+arXiv 1409.1556. Configurations A (VGG-11), B (VGG-13), D (VGG-16) and E (VGG-19) of
+Table 1: stacks of 3x3 convolutions in five blocks of 64-128-256-512-512 filters, each
+ended by 2x2 max pooling, then FC-4096, FC-4096 and the classifier.
+
+`VGG16` and `VGG19` are twins of `keras.applications.VGG16/VGG19`: same layers, order,
+names and weight shapes. `batch_norm=True` adds BatchNormalization after every
+convolution as torchvision's `vgg*_bn` do (their counts; BN epsilon 1e-5, momentum 0.9
+in Keras' convention). The paper trained with dropout 0.5 after the two hidden FC
+layers; `dropout_rate` defaults to 0 so that the plain models keep the twins' layers.
+"""
+
+import keras
+
+from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.heads import classifier_head
+from keras_archs.models.base import build_model, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["VGG11", "VGG13", "VGG16", "VGG19"]
+
+PAPER = Paper(
+    title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    authors="K. Simonyan, A. Zisserman",
+    year=2015,
+    arxiv="1409.1556",
+    venue="ICLR 2015",
+)
+# Five 2x2/2 max poolings without padding.
+INPUT_SPEC = InputSpec(default_size=224, min_size=32, fixed_size_top=True)
+BLOCK_FILTERS = (64, 128, 256, 512, 512)
+# Convolutions per block, Table 1.
+CONVS_PER_BLOCK = {
+    "A": (1, 1, 2, 2, 2),
+    "B": (2, 2, 2, 2, 2),
+    "D": (2, 2, 3, 3, 3),
+    "E": (2, 2, 4, 4, 4),
+}
+
+
+def _features(x, convs_per_block, batch_norm):
+    for block, (filters, convs) in enumerate(zip(BLOCK_FILTERS, convs_per_block), start=1):
+        for index in range(1, convs + 1):
+            x = conv_bn_act(
+                x,
+                filters,
+                3,
+                norm=batch_norm,
+                use_bias=True,
+                bn_epsilon=1e-5,
+                bn_momentum=0.9,
+                name=f"block{block}_conv{index}",
+                conv_suffix="",
+            )
+        x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
+    return x
+
+
+def _vgg(
+    configuration, batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
+    pooling, classes, classifier_activation, name,
+):
+    if not isinstance(batch_norm, bool):
+        raise ValueError(f"batch_norm must be True or False. Received: batch_norm={batch_norm!r}")
+    check_rate(dropout_rate, "dropout_rate")
+
+    def features(x):
+        return _features(x, CONVS_PER_BLOCK[configuration], batch_norm)
+
+    def head(x, *, classes, classifier_activation):
+        return classifier_head(
+            x,
+            classes=classes,
+            classifier_activation=classifier_activation,
+            flatten=True,
+            hidden_units=(4096, 4096),
+            hidden_dropout_rate=dropout_rate,
+        )
+
+    return build_model(
+        features=features,
+        head=head,
+        input_spec=INPUT_SPEC,
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
+
+
+def _register(name, params, bn_params, gmacs, top1=None, twin=None):
+    """Registers `name` and `name_bn` with torchvision's (or Keras') reference figures."""
+    source = f"KA {twin}" if twin else f"TV {name}"
+    plain = register_model(
+        name,
+        family="vgg",
+        paper=PAPER,
+        input_spec=INPUT_SPEC,
+        reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=f"TV {name}", top1=top1,
+                            top1_source=f"TV {name}" if top1 else ""),
+        preprocessing="caffe",
+        twin=twin,
+    )
+    with_bn = register_model(
+        f"{name}_bn",
+        family="vgg",
+        paper=PAPER,
+        input_spec=INPUT_SPEC,
+        reference=Reference(params=bn_params, source=f"TV {name}_bn", gmacs=gmacs, gmacs_source=f"TV {name}"),
+        preprocessing="caffe",
+        defaults={"batch_norm": True},
+    )
+    return lambda constructor: with_bn(plain(constructor))
+
+
+@_register("vgg11", 132_863_336, 132_868_840, 7.609)
+def VGG11(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, batch_norm=False, dropout_rate=0.0,
+):
+    """VGG-11, configuration A of Simonyan and Zisserman (2015), Table 1.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        batch_norm: BatchNormalization after every convolution (torchvision's `_bn`).
+        dropout_rate: dropout after the two hidden FC layers (the paper used 0.5).
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _vgg("A", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
+                pooling, classes, classifier_activation, name or ("vgg11_bn" if batch_norm else "vgg11"))
+
+
+@_register("vgg13", 133_047_848, 133_053_736, 11.308)
+def VGG13(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, batch_norm=False, dropout_rate=0.0,
+):
+    """VGG-13, configuration B of Simonyan and Zisserman (2015), Table 1.
+
+    Arguments as for `VGG11`.
+    """
+    return _vgg("B", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
+                pooling, classes, classifier_activation, name or ("vgg13_bn" if batch_norm else "vgg13"))
+
+
+@_register("vgg16", 138_357_544, 138_365_992, 15.470, top1=71.592, twin="VGG16")
+def VGG16(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, batch_norm=False, dropout_rate=0.0,
+):
+    """VGG-16, configuration D of Simonyan and Zisserman (2015), Table 1.
+
+    Twin of `keras.applications.VGG16`. Arguments as for `VGG11`.
+    """
+    return _vgg("D", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
+                pooling, classes, classifier_activation, name or ("vgg16_bn" if batch_norm else "vgg16"))
+
+
+@_register("vgg19", 143_667_240, 143_678_248, 19.632, top1=72.376, twin="VGG19")
+def VGG19(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, batch_norm=False, dropout_rate=0.0,
+):
+    """VGG-19, configuration E of Simonyan and Zisserman (2015), Table 1.
+
+    Twin of `keras.applications.VGG19`. Arguments as for `VGG11`.
+    """
+    return _vgg("E", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
+                pooling, classes, classifier_activation, name or ("vgg19_bn" if batch_norm else "vgg19"))

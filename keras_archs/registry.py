@@ -1,0 +1,199 @@
+"""The model registry: names, constructors and the facts each model is checked against.
+
+Every architecture registers its public constructor under one or more lowercase names
+(torchvision/timm spelling where those exist). A name may fix some constructor options
+(`defaults`), so one constructor serves several registered variants, for example
+`lenet5` and `lenet5_paper`.
+"""
+
+import dataclasses
+import fnmatch
+import types
+from typing import Any, Callable, Mapping, Optional, Tuple
+
+__all__ = [
+    "InputSpec",
+    "ModelInfo",
+    "Paper",
+    "Reference",
+    "get_model",
+    "list_models",
+    "model_info",
+    "register_model",
+]
+
+PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit")
+
+
+@dataclasses.dataclass(frozen=True)
+class Paper:
+    """The publication an architecture comes from."""
+
+    title: str
+    authors: str
+    year: int
+    arxiv: Optional[str] = None
+    venue: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """What input an architecture takes.
+
+    Attributes:
+        default_size: side of the square input the paper used; the input size when
+            `include_top=True` and no `input_shape` is given.
+        min_size: smallest side for which every stage still has at least one pixel.
+        channels: channels of the default input.
+        fixed_size_top: whether the head flattens the feature map (AlexNet, VGG, LeNet),
+            so that `include_top=True` needs a fixed height and width.
+    """
+
+    default_size: int
+    min_size: int
+    channels: int = 3
+    fixed_size_top: bool = False
+
+    @property
+    def default_shape(self) -> Tuple[int, int, int]:
+        return (self.default_size, self.default_size, self.channels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """Published figures a registered model is checked against.
+
+    Attributes:
+        params: trainable parameters (== PyTorch `num_params`), or None where no exact
+            published count exists.
+        source: where `params` comes from (see shared REFERENCES.md).
+        classes: number of classes the reference count was taken with.
+        gmacs: multiply-adds in billions at the default input, or None.
+        gmacs_source: where `gmacs` comes from.
+        top1: reference top-1 accuracy in percent, or None.
+        top1_source: where `top1` comes from.
+    """
+
+    params: Optional[int] = None
+    source: str = ""
+    classes: int = 1000
+    gmacs: Optional[float] = None
+    gmacs_source: str = ""
+    top1: Optional[float] = None
+    top1_source: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """Everything the registry knows about one registered name."""
+
+    name: str
+    constructor: Callable[..., Any]
+    defaults: Mapping[str, Any]
+    family: str
+    paper: Paper
+    input_spec: InputSpec
+    reference: Reference
+    preprocessing: str
+    twin: Optional[str] = None
+
+    @property
+    def input_shape(self) -> Tuple[int, int, int]:
+        """Default input shape (height, width, channels)."""
+        return self.input_spec.default_shape
+
+    @property
+    def constructor_call(self) -> str:
+        """How to build this model with the constructor, e.g. `NiN(variant='cifar')`."""
+        options = ", ".join(f"{key}={value!r}" for key, value in self.defaults.items())
+        return f"{self.constructor.__name__}({options})"
+
+    def build(self, **kwargs):
+        """Builds the model; `kwargs` override the registered defaults."""
+        return self.constructor(**{**self.defaults, **kwargs})
+
+
+_REGISTRY: dict = {}
+
+
+def register_model(
+    name: str,
+    *,
+    family: str,
+    paper: Paper,
+    input_spec: InputSpec,
+    reference: Reference = Reference(),
+    preprocessing: str,
+    defaults: Optional[Mapping[str, Any]] = None,
+    twin: Optional[str] = None,
+):
+    """Registers a public constructor under `name`; use as a decorator (stackable).
+
+    Args:
+        name: lowercase registry name.
+        family: the family module, e.g. "vgg".
+        paper: the publication.
+        input_spec: default and minimum input size.
+        reference: published figures to check against.
+        preprocessing: one of "caffe", "tf", "torch" (as `keras.applications`), "lenet"
+            (LeCun 1998 input scaling) or "unit" (pixels scaled to [0, 1]).
+        defaults: constructor options this name fixes.
+        twin: the `keras.applications` constructor this model matches weight for weight.
+
+    Raises:
+        ValueError: for a duplicate or malformed name, or an unknown preprocessing mode.
+    """
+    if not isinstance(name, str) or not name or name != name.lower() or " " in name:
+        raise ValueError(f"Registry names are non-empty lowercase strings. Received: name={name!r}")
+    if name in _REGISTRY:
+        raise ValueError(f"A model is already registered under this name. Received: name={name!r}")
+    if preprocessing not in PREPROCESSING_MODES:
+        raise ValueError(
+            f"preprocessing must be one of {PREPROCESSING_MODES}. Received: preprocessing={preprocessing!r}"
+        )
+    frozen_defaults = types.MappingProxyType(dict(defaults or {}))
+
+    def decorator(constructor):
+        _REGISTRY[name] = ModelInfo(
+            name=name,
+            constructor=constructor,
+            defaults=frozen_defaults,
+            family=family,
+            paper=paper,
+            input_spec=input_spec,
+            reference=reference,
+            preprocessing=preprocessing,
+            twin=twin,
+        )
+        return constructor
+
+    return decorator
+
+
+def list_models(pattern: str = "*"):
+    """Sorted registry names matching a shell-style pattern, e.g. `"vgg1*"`."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern must be a string. Received: pattern={pattern!r}")
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registry entry for `name`: paper, input size, reference figures, preprocessing."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        close = fnmatch.filter(_REGISTRY, f"*{name}*") if isinstance(name, str) else []
+        hint = f" Similar names: {', '.join(sorted(close)[:8])}." if close else ""
+        raise ValueError(
+            f"No model is registered under this name; see keras_archs.list_models().{hint} "
+            f"Received: name={name!r}"
+        ) from None
+
+
+def get_model(name: str, **kwargs):
+    """Builds the registered model `name`; keyword arguments go to its constructor.
+
+    Example:
+        `keras_archs.get_model("vgg16_bn", classes=10, input_shape=(64, 64, 3))`
+    """
+    return model_info(name).build(**kwargs)
