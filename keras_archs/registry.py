@@ -109,8 +109,8 @@ class ModelInfo:
         return f"{self.constructor.__name__}({options})"
 
     def build(self, **kwargs):
-        """Builds the model; `kwargs` override the registered defaults."""
-        return self.constructor(**{**self.defaults, **kwargs})
+        """Builds the model, named after the registry entry; `kwargs` override the defaults."""
+        return self.constructor(**{"name": self.name, **self.defaults, **kwargs})
 
 
 _REGISTRY: dict = {}

@@ -1,0 +1,162 @@
+"""`keras-archs`: list the registered models, show one, or print its summary and profile.
+
+    keras-archs list [PATTERN] [--markdown]
+    keras-archs info NAME
+    keras-archs summary NAME
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+from typing import Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from keras_archs.profile import profile  # noqa: E402
+from keras_archs.registry import list_models, model_info  # noqa: E402
+
+__all__ = ["ZooRow", "main", "measure", "zoo_table"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooRow:
+    """One model as built: what the registry claims next to what was measured."""
+
+    name: str
+    constructor: str
+    input_size: str
+    trainable_params: int
+    reference_params: Optional[int]
+    gmacs: float
+    year: int
+
+    @property
+    def match(self) -> str:
+        if self.reference_params is None:
+            return "-"
+        return "yes" if self.trainable_params == self.reference_params else "NO"
+
+
+def measure(name):
+    """Builds `name` at its default input (reference class count) and counts it."""
+    info = model_info(name)
+    model = info.build(classes=info.reference.classes)
+    counts = profile(model)
+    keras.backend.clear_session()
+    height, width, channels = info.input_shape
+    return ZooRow(
+        name=name,
+        constructor=info.constructor_call,
+        input_size=f"{height}x{width}x{channels}",
+        trainable_params=counts.trainable_params,
+        reference_params=info.reference.params,
+        gmacs=counts.gmacs,
+        year=info.paper.year,
+    )
+
+
+def zoo_table(rows, markdown=False):
+    """Formats measured rows as a text or Markdown table."""
+    header = ("name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "year")
+    cells = [
+        (
+            row.name,
+            row.constructor,
+            row.input_size,
+            f"{row.trainable_params:,}",
+            "-" if row.reference_params is None else f"{row.reference_params:,}",
+            row.match,
+            f"{row.gmacs:.4g}",
+            str(row.year),
+        )
+        for row in rows
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cell) + " |" for cell in cells]
+        return "\n".join(lines)
+    widths = [max(len(str(value)) for value in column) for column in zip(header, *cells)]
+    numeric = {3, 4, 6}
+    def render(values):
+        return "  ".join(
+            str(value).rjust(width) if index in numeric else str(value).ljust(width)
+            for index, (value, width) in enumerate(zip(values, widths))
+        ).rstrip()
+    return "\n".join([render(header), *(render(cell) for cell in cells)])
+
+
+def _list(args):
+    names = list_models(args.pattern)
+    if not names:
+        print(f"No model matches {args.pattern!r}.", file=sys.stderr)
+        return 1
+    print(zoo_table([measure(name) for name in names], markdown=args.markdown))
+    return 0
+
+
+def _describe(info):
+    reference = info.reference
+    lines = [
+        f"name: {info.name}",
+        f"constructor: keras_archs.{info.constructor_call}",
+        f"family: {info.family}",
+        f"paper: {info.paper.title} ({info.paper.authors}, {info.paper.year}"
+        + (f", arXiv {info.paper.arxiv}" if info.paper.arxiv else "")
+        + (f", {info.paper.venue}" if info.paper.venue else "")
+        + ")",
+        f"default input: {info.input_shape} (smallest side {info.input_spec.min_size})",
+        f"preprocessing: {info.preprocessing}",
+        "reference params: "
+        + ("-" if reference.params is None else f"{reference.params:,} for {reference.classes} classes ({reference.source})"),
+    ]
+    if reference.gmacs is not None:
+        lines.append(f"reference GMACs: {reference.gmacs} ({reference.gmacs_source})")
+    if reference.top1 is not None:
+        lines.append(f"reference top-1: {reference.top1}% ({reference.top1_source})")
+    if info.twin:
+        lines.append(f"keras.applications twin: {info.twin}")
+    return "\n".join(lines)
+
+
+def _info(args):
+    print(_describe(model_info(args.name)))
+    return 0
+
+
+def _summary(args):
+    info = model_info(args.name)
+    model = info.build(classes=info.reference.classes)
+    model.summary(print_fn=print)
+    print(_describe(info))
+    print(profile(model).table())
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the `keras-archs` console script; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="keras-archs", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="table of registered models, built and counted")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
+    listing.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    listing.set_defaults(run=_list)
+    for command, run, text in (
+        ("info", _info, "paper, input size, references of one model"),
+        ("summary", _summary, "Keras summary, info and per-layer profile of one model"),
+    ):
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("name", help="registry name, see `keras-archs list`")
+        sub.set_defaults(run=run)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as error:
+        print(f"keras-archs: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="keras-archs",
+    version="0.1.0",
+    description="The milestone CNN architectures as Keras 3 applications, with recipes and export.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["keras_archs", "keras_archs.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.20",
+        "keras>=3.13",
+        "numpy",
+        "tensorflow-datasets",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-xdist", "scikit-learn"],
+        "litert": ["ai-edge-litert"],
+    },
+    entry_points={"console_scripts": ["keras-archs=keras_archs.cli:main"]},
+)
