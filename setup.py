@@ -15,7 +15,7 @@ setup(
         "tensorflow-datasets",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "scikit-learn"],
+        "test": ["pytest", "pytest-xdist", "scikit-learn", "ai-edge-litert"],
         "litert": ["ai-edge-litert"],
     },
     entry_points={"console_scripts": ["keras-archs=keras_archs.cli:main"]},

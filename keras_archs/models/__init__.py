@@ -1,9 +1,20 @@
-"""Architecture families, one module each; importing them fills the registry."""
+"""Architecture families, one module each; importing them fills the registry.
 
-from keras_archs.models import alexnet, lenet, nin, vgg  # noqa: F401
-from keras_archs.models.alexnet import AlexNet
-from keras_archs.models.lenet import LeNet5
-from keras_archs.models.nin import NiN
-from keras_archs.models.vgg import VGG11, VGG13, VGG16, VGG19
+Every module in this package is imported here, and its `__all__` (the public
+constructors) is re-exported, so a new family joins by adding its file.
+"""
 
-__all__ = ["AlexNet", "LeNet5", "NiN", "VGG11", "VGG13", "VGG16", "VGG19"]
+import importlib
+import pkgutil
+
+_INTERNAL_MODULES = {"base"}
+
+__all__ = []
+for _module_info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+    if _module_info.name in _INTERNAL_MODULES or _module_info.name.startswith("_"):
+        continue
+    _module = importlib.import_module(f"{__name__}.{_module_info.name}")
+    for _constructor_name in _module.__all__:
+        globals()[_constructor_name] = getattr(_module, _constructor_name)
+        __all__.append(_constructor_name)
+__all__.sort()

@@ -149,7 +149,10 @@ def build_model(
     The common arguments mean what they mean in `keras.applications`:
 
     Args:
-        features: callable from the input tensor to the feature map.
+        features: callable from the input tensor to the feature map, or to a pair
+            `(feature_map, auxiliary_outputs)` for models with auxiliary classifiers
+            (GoogLeNet, Inception-v3): those outputs follow the main one when
+            `include_top=True` and are left out otherwise.
         head: callable `(feature_map, classes=..., classifier_activation=...)` returning
             the class scores; used when `include_top=True`.
         input_spec: the architecture's `keras_archs.registry.InputSpec`.
@@ -186,8 +189,13 @@ def build_model(
     else:
         inputs, x = keras.utils.get_source_inputs(input_tensor), input_tensor
     x = features(x)
+    auxiliary_outputs = []
+    if isinstance(x, tuple):
+        x, auxiliary_outputs = x
     if include_top:
         outputs = head(x, classes=classes, classifier_activation=classifier_activation)
+        if auxiliary_outputs:
+            outputs = [outputs, *auxiliary_outputs]
     else:
         outputs = pool_features(x, pooling)
     model = keras.Model(inputs, outputs, name=name)
