@@ -2,11 +2,38 @@
 
 import keras
 
-__all__ = ["conv_bn_act", "mlpconv"]
+__all__ = ["bn_act", "conv_bn_act", "mlpconv"]
 
 
 def _activation_suffix(activation):
     return f"_{activation}" if isinstance(activation, str) else "_act"
+
+
+def bn_act(x, *, name, activation="relu", bn_epsilon=1e-3, bn_momentum=0.99, bn_scale=True, act_suffix=None):
+    """BatchNormalization then activation: the pre-activation of ResNet v2 and DenseNet.
+
+    "Identity Mappings in Deep Residual Networks" (He et al. 2016, arXiv 1603.05027) and
+    DenseNet (Huang et al. 2017) put BN and ReLU before each convolution. Layer names:
+    `{name}_bn`, `{name}{act_suffix}` (default `_relu` for "relu", `_act` otherwise), e.g.
+    `conv2_block1_preact_bn` and `conv2_block1_preact_relu` as in keras.applications.
+
+    Args:
+        x: input tensor.
+        name: stem of the layer names.
+        activation: activation name or callable.
+        bn_epsilon: BatchNormalization epsilon.
+        bn_momentum: BatchNormalization momentum.
+        bn_scale: whether BatchNormalization learns gamma.
+        act_suffix: suffix of the activation layer name.
+
+    Returns:
+        The output tensor.
+    """
+    x = keras.layers.BatchNormalization(
+        epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
+    )(x)
+    suffix = act_suffix if act_suffix is not None else _activation_suffix(activation)
+    return keras.layers.Activation(activation, name=f"{name}{suffix}")(x)
 
 
 def conv_bn_act(
@@ -82,13 +109,14 @@ def conv_bn_act(
     )(x)
     if not norm:
         return x
-    x = keras.layers.BatchNormalization(
-        epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
-    )(x)
     if activation is None:
-        return x
-    suffix = act_suffix if act_suffix is not None else _activation_suffix(activation)
-    return keras.layers.Activation(activation, name=f"{name}{suffix}")(x)
+        return keras.layers.BatchNormalization(
+            epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
+        )(x)
+    return bn_act(
+        x, name=name, activation=activation, bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
+        bn_scale=bn_scale, act_suffix=act_suffix,
+    )
 
 
 def mlpconv(x, filters, kernel_size, *, name, strides=1, padding="same", **conv_options):
