@@ -98,6 +98,23 @@ def _layer_macs(layer, input_shape, output_shape):
     return 0
 
 
+def _first_shape(tensors):
+    """Shape of a layer call's (first) input or output tensor."""
+    if isinstance(tensors, (list, tuple)):
+        tensors = tensors[0]
+    return tuple(tensors.shape)
+
+
+def _calls(layer):
+    """(input_shape, output_shape) of every call of `layer` in the graph.
+
+    A layer shared between several calls (one kernel applied twice) does its
+    multiply-adds once per call.
+    """
+    nodes = [node for node in layer._inbound_nodes if node.input_tensors]
+    return [(_first_shape(node.input_tensors), _first_shape(node.output_tensors)) for node in nodes]
+
+
 def _profile_layers(model):
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -105,21 +122,21 @@ def _profile_layers(model):
             continue
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        input_shape = tuple(layer.input.shape)
-        output_shape = tuple(layer.output.shape)
-        if None in input_shape[1:] or None in output_shape[1:]:
-            raise ValueError(
-                "profile needs a model built for a fixed input size; build it with e.g. "
-                f"input_shape=(224, 224, 3). Received: a model whose layer {layer.name!r} has "
-                f"output shape {output_shape}"
-            )
+        calls = _calls(layer)
+        for input_shape, output_shape in calls:
+            if None in input_shape[1:] or None in output_shape[1:]:
+                raise ValueError(
+                    "profile needs a model built for a fixed input size; build it with e.g. "
+                    f"input_shape=(224, 224, 3). Received: a model whose layer {layer.name!r} has "
+                    f"output shape {output_shape}"
+                )
         yield LayerProfile(
             name=layer.name,
             class_name=type(layer).__name__,
-            output_shape=output_shape,
+            output_shape=calls[0][1] if calls else (),
             trainable_params=_count(layer.trainable_weights),
             params=_count(layer.weights),
-            macs=_layer_macs(layer, input_shape, output_shape),
+            macs=sum(_layer_macs(layer, input_shape, output_shape) for input_shape, output_shape in calls),
         )
 
 

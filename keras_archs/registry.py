@@ -190,8 +190,11 @@ def model_info(name: str) -> ModelInfo:
         ) from None
 
 
-def get_model(name: str, **kwargs):
+def get_model(name: str, /, **kwargs):
     """Builds the registered model `name`; keyword arguments go to its constructor.
+
+    `name` is positional-only so that the constructor's own `name=` (the Keras model
+    name, by default the registry name) can be passed through.
 
     Example:
         `keras_archs.get_model("vgg16_bn", classes=10, input_shape=(64, 64, 3))`

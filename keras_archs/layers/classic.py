@@ -26,6 +26,11 @@ SQUASH_AMPLITUDE = 1.7159
 SQUASH_SLOPE = 2.0 / 3.0
 
 
+def _scale_side(side, divisor=1, border=0):
+    """Output side of a valid window op; None stays None (unknown input size)."""
+    return None if side is None else (side - border) // divisor
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 def scaled_tanh(x):
     """LeNet-5's squashing function `1.7159 * tanh(2/3 * x)` (LeCun 1998, Appendix A)."""
@@ -61,8 +66,7 @@ class TrainableSubsampling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        shrink = lambda side: None if side is None else side // self.pool_size  # noqa: E731
-        return (batch, shrink(height), shrink(width), channels)
+        return (batch, _scale_side(height, divisor=self.pool_size), _scale_side(width, divisor=self.pool_size), channels)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size}
@@ -151,9 +155,8 @@ class ConnectionTableConv2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = 0 if self.padding == "same" else self.kernel_size - 1
-        side = lambda value: None if value is None else value - shrink  # noqa: E731
-        return (batch, side(height), side(width), self.filters)
+        border = 0 if self.padding == "same" else self.kernel_size - 1
+        return (batch, _scale_side(height, border=border), _scale_side(width, border=border), self.filters)
 
     def compute_macs(self, output_shape):
         """Multiply-adds: each output pixel of each map reads k*k*len(inputs) values."""
@@ -231,10 +234,9 @@ class EuclideanRBF(keras.layers.Layer):
 
     def build(self, input_shape):
         in_features = input_shape[-1]
-        initial = self._initial_centers(in_features)
         self.centers = self.add_weight(
             shape=(in_features, self.units),
-            initializer=lambda shape, dtype=None: ops.convert_to_tensor(initial, dtype=dtype),
+            initializer=keras.initializers.Constant(self._initial_centers(in_features)),
             trainable=self.trainable_centers,
             name="centers",
         )

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+import keras
+import keras_archs
+from keras_archs import cli
+
+
+def test_list_prints_measured_counts_next_to_the_references(capsys):
+    assert cli.main(["list", "lenet5*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["name", "constructor", "input", "trainable"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {"lenet5", "lenet5_paper"}
+    assert "61,706" in rows["lenet5"] and " yes " in rows["lenet5"]
+    assert "60,000" in rows["lenet5_paper"] and "LeNet5(variant='paper')" in rows["lenet5_paper"]
+
+
+def test_list_markdown_and_unmatched_pattern(capsys):
+    assert cli.main(["list", "nin_cifar1*", "--markdown"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("| name |") and out[1].startswith("|---|")
+    assert len(out) == 4 and "966,986" in out[2]
+    assert cli.main(["list", "zzz*"]) == 1
+
+
+def test_info_and_summary(capsys):
+    assert cli.main(["info", "vgg16"]) == 0
+    out = capsys.readouterr().out
+    assert "1409.1556" in out and "138,357,544" in out and "VGG16" in out
+    assert cli.main(["summary", "lenet5_paper"]) == 0
+    out = capsys.readouterr().out
+    assert "Trainable params: 60,000" in out and "GMACs" in out and "ConnectionTableConv2D" in out
+
+
+def test_unknown_model_exits_with_a_message(capsys):
+    assert cli.main(["info", "resnet9000"]) == 2
+    assert "resnet9000" in capsys.readouterr().err
+
+
+def test_zoo_row_match_flag():
+    row = cli.ZooRow("m", "M()", "1x1x1", 5, 6, 0.0, 2000)
+    assert row.match == "NO"
+    assert cli.ZooRow("m", "M()", "1x1x1", 5, None, 0.0, 2000).match == "-"
+
+
+def test_preprocessing_modes():
+    pixels = np.array([[[[0.0], [255.0]]]], dtype="float32")
+    lenet = keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, "lenet"))
+    np.testing.assert_allclose(lenet.ravel(), [-0.1, 1.175], rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, "unit")).ravel(), [0, 1])
+    rgb = np.full((1, 2, 2, 3), 255.0, dtype="float32")
+    expected = keras.applications.imagenet_utils.preprocess_input(rgb.copy(), mode="torch")
+    np.testing.assert_allclose(keras_archs.preprocess_input(rgb.copy(), "torch"), expected)
+    with pytest.raises(ValueError, match="mode"):
+        keras_archs.preprocess_input(pixels, "imagenet")

@@ -1,0 +1,20 @@
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = re.search(r"^TEST_COMMAND='(.+)'$", ci, re.MULTILINE).group(1)
+    readme = (ROOT / "README.md").read_text()
+    assert command in readme
+    commands = re.findall(r"```bash\n(python3 -m venv .+)\n```", readme)
+    assert len(commands) == 2, "the README gives exactly two commands: main job and tests"
+    assert commands[1] == command
+
+
+def test_readme_has_a_generated_model_table():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- model-table:start -->")[1].split("<!-- model-table:end -->")[0]
+    assert "| lenet5 |" in table and "| vgg16 |" in table

@@ -1,0 +1,69 @@
+import pytest
+
+import keras_archs
+from keras_archs import registry
+
+
+def test_duplicate_names_are_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_model(
+            "vgg16", family="vgg", paper=registry.Paper("t", "a", 2015),
+            input_spec=registry.InputSpec(224, 32), preprocessing="caffe",
+        )
+    assert keras_archs.model_info("vgg16").constructor is keras_archs.VGG16
+
+
+@pytest.mark.parametrize("bad_name", ["VGG16", "", "vgg 16", None])
+def test_malformed_names_are_refused(bad_name):
+    with pytest.raises(ValueError, match="name"):
+        registry.register_model(
+            bad_name, family="x", paper=registry.Paper("t", "a", 2000),
+            input_spec=registry.InputSpec(32, 32), preprocessing="unit",
+        )
+
+
+def test_unknown_preprocessing_mode_is_refused():
+    with pytest.raises(ValueError, match="preprocessing"):
+        registry.register_model(
+            "brand_new_net", family="x", paper=registry.Paper("t", "a", 2000),
+            input_spec=registry.InputSpec(32, 32), preprocessing="imagenet",
+        )
+    assert "brand_new_net" not in keras_archs.list_models()
+
+
+def test_list_models_matches_shell_patterns():
+    assert keras_archs.list_models("vgg1?") == ["vgg11", "vgg13", "vgg16", "vgg19"]
+    assert keras_archs.list_models("vgg1*_bn") == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
+    assert keras_archs.list_models("no_such_family*") == []
+    everything = keras_archs.list_models()
+    assert everything == sorted(everything)
+    with pytest.raises(TypeError, match="pattern"):
+        keras_archs.list_models(3)
+
+
+def test_unknown_name_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"Received: name='vgg17'.*|Similar names") as error:
+        keras_archs.get_model("vgg17")
+    assert "vgg17" in str(error.value)
+    with pytest.raises(ValueError, match="lenet5"):
+        keras_archs.model_info("lenet")
+
+
+def test_model_info_carries_paper_input_reference_and_preprocessing():
+    info = keras_archs.model_info("vgg16")
+    assert info.paper.arxiv == "1409.1556" and info.paper.year == 2015
+    assert info.input_shape == (224, 224, 3)
+    assert info.reference.params == 138_357_544 and info.reference.source == "KA VGG16"
+    assert info.preprocessing == "caffe"
+    assert info.twin == "VGG16"
+    lenet = keras_archs.model_info("lenet5_paper")
+    assert lenet.input_shape == (32, 32, 1) and lenet.defaults == {"variant": "paper"}
+    assert lenet.constructor_call == "LeNet5(variant='paper')"
+
+
+def test_get_model_applies_registered_defaults_and_lets_kwargs_override_them():
+    model = keras_archs.get_model("nin_cifar10")
+    assert model.output.shape == (None, 10) and model.name == "nin_cifar10"
+    model = keras_archs.get_model("nin_cifar10", classes=4, name="mine")
+    assert model.output.shape == (None, 4) and model.name == "mine"
+    assert model.input.shape == (None, 32, 32, 3)

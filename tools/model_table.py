@@ -1,0 +1,50 @@
+"""Regenerates the model table in README.md from the registry (never edit it by hand).
+
+    python tools/model_table.py            # rewrite README.md between the table markers
+    python tools/model_table.py --check    # exit 1 if README.md's table is out of date
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+from keras_archs.cli import measure, zoo_table
+from keras_archs.registry import list_models
+
+START = "<!-- model-table:start -->"
+END = "<!-- model-table:end -->"
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+
+
+def render_readme(text, table):
+    """README text with the part between the markers replaced by `table`."""
+    head, found_start, rest = text.partition(START)
+    _, found_end, tail = rest.partition(END)
+    if not (found_start and found_end):
+        raise ValueError(f"README.md must contain {START} and {END}")
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare, write nothing")
+    args = parser.parse_args(argv)
+    table = zoo_table([measure(name) for name in list_models()], markdown=True)
+    with open(README, encoding="utf-8") as handle:
+        current = handle.read()
+    updated = render_readme(current, table)
+    if args.check:
+        if updated != current:
+            print("README.md's model table is out of date: run python tools/model_table.py", file=sys.stderr)
+            return 1
+        return 0
+    # Write beside the README and rename, so an interrupted run never leaves half a file.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=os.path.dirname(README), delete=False) as handle:
+        handle.write(updated)
+    os.replace(handle.name, README)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
