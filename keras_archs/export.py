@@ -1,0 +1,302 @@
+"""Export for serving and for phones: SavedModel and TFLite/LiteRT, with measured parity.
+
+Conversions go through Keras' own exporters (`model.export(..., format=...)`); every file
+is written to a temporary path beside its destination and renamed into place, so a failed
+or interrupted export never leaves a partial artifact. Each export can be checked against
+the Keras model on real images: size, maximum absolute difference, top-1 agreement,
+accuracy, and median CPU latency in the LiteRT interpreter (`ai_edge_litert`).
+"""
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from keras_archs.models.base import check_choice
+
+__all__ = [
+    "QUANTIZATIONS",
+    "ExportReport",
+    "LiteRTRunner",
+    "compare_with_keras",
+    "to_onnx",
+    "to_saved_model",
+    "to_tflite",
+    "write_json",
+]
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+REPRESENTATIVE_SAMPLES = 100
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What one export produced and how closely it follows the Keras model."""
+
+    format: str
+    path: str
+    quantize: str
+    size_bytes: int
+    size_ratio_to_float32: Optional[float] = None
+    max_abs_diff: Optional[float] = None
+    top1_agreement: Optional[float] = None
+    accuracy: Optional[float] = None
+    keras_accuracy: Optional[float] = None
+    latency_ms_median: Optional[float] = None
+    latency_runs: Optional[int] = None
+
+
+def write_json(payload, path):
+    """Writes JSON through a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+    os.replace(handle.name, path)
+    return path
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+    return os.path.getsize(path)
+
+
+def _replace(temporary, destination):
+    """Moves a finished artifact into place, replacing an older one."""
+    if os.path.isdir(destination):
+        shutil.rmtree(destination)
+    os.replace(temporary, destination)
+
+
+def to_saved_model(model, directory):
+    """Exports a TensorFlow SavedModel with a `serving_default` signature.
+
+    Args:
+        model: a Keras model.
+        directory: destination folder (replaced if it exists).
+
+    Returns:
+        The destination path.
+    """
+    directory = os.fspath(directory)
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    temporary = tempfile.mkdtemp(dir=parent, prefix=".saved_model-")
+    try:
+        staging = os.path.join(temporary, "export")
+        model.export(staging, format="tf_saved_model", verbose=False)
+        _replace(staging, directory)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return directory
+
+
+def _representative_dataset(images):
+    samples = np.asarray(images, dtype="float32")[:REPRESENTATIVE_SAMPLES]
+
+    def generate():
+        for sample in samples:
+            yield [sample[None]]
+
+    return generate
+
+
+def _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops):
+    builtins = tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantize == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS
+    ops = [builtins] + ([tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else [])
+    options = {"target_spec": {"supported_ops": ops}}
+    if quantize == "none":
+        return options
+    options["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        options["target_spec"]["supported_types"] = [tf.float16]
+    if quantize == "int8":
+        options["representative_dataset"] = _representative_dataset(representative_images)
+        if int8_io:
+            options["inference_input_type"] = tf.int8
+            options["inference_output_type"] = tf.int8
+    return options
+
+
+_SELECT_OPS = re.compile(r"TF Select ops: ([\w, ]+)")
+_UNSUPPORTED_OP = re.compile(r"'(tf\.\w+)' op is neither a custom op nor a flex op")
+
+
+def _unsupported_ops(message):
+    listed = _SELECT_OPS.search(message)
+    if listed:
+        return sorted({name.strip() for name in listed.group(1).split(",") if name.strip()})
+    return sorted(set(_UNSUPPORTED_OP.findall(message)))
+
+
+def to_tflite(
+    model,
+    path,
+    *,
+    quantize="none",
+    representative_images=None,
+    int8_io=False,
+    allow_select_tf_ops=False,
+):
+    """Converts a Keras model to a TFLite/LiteRT flatbuffer.
+
+    Args:
+        model: a Keras model with a fixed input size (build it with `input_shape=`).
+        path: destination `.tflite` file.
+        quantize: "none" (float32), "float16" (float16 weights), "dynamic" (int8
+            weights, float activations) or "int8" (full-integer, calibrated on
+            `representative_images`).
+        representative_images: real, preprocessed images (N, H, W, C) for "int8"; the
+            first 100 calibrate the activation ranges.
+        int8_io: with "int8", make the model's input and output int8 too (for
+            integer-only accelerators); otherwise they stay float32.
+        allow_select_tf_ops: allow TensorFlow ops outside the builtin set (the app then
+            needs the Select TF ops runtime); off by default.
+
+    Returns:
+        The destination path.
+
+    Raises:
+        ValueError: for bad arguments, or when the model needs ops outside the builtin
+            set (the message names them); no file is left behind.
+    """
+    check_choice(quantize, QUANTIZATIONS, "quantize")
+    path = os.fspath(path)
+    if not path.endswith(".tflite"):
+        raise ValueError(f"path must end with '.tflite'. Received: path={path!r}")
+    if quantize == "int8" and (representative_images is None or len(representative_images) == 0):
+        raise ValueError(
+            "quantize='int8' calibrates on real images: pass representative_images. "
+            f"Received: representative_images={representative_images!r}"
+        )
+    if int8_io and quantize != "int8":
+        raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
+    options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".tflite")
+    os.close(handle)
+    try:
+        model.export(temporary, format="litert", verbose=False, **options)
+    except Exception as error:  # the converter raises its own ConverterError class
+        os.remove(temporary)
+        unsupported = _unsupported_ops(str(error))
+        if unsupported:
+            raise ValueError(
+                f"The model uses ops outside the TFLite builtin set: {', '.join(unsupported)}. "
+                "Replace them, or pass allow_select_tf_ops=True and ship the Select TF ops "
+                f"runtime. Received: model={model.name!r}"
+            ) from None
+        raise
+    os.replace(temporary, path)
+    return path
+
+
+def to_onnx(model, path):
+    """Exports ONNX through Keras (`pip install keras-archs[onnx]`), via a temp file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".onnx")
+    os.close(handle)
+    try:
+        model.export(temporary, format="onnx", verbose=False)
+    except BaseException:
+        os.remove(temporary)
+        raise
+    os.replace(temporary, path)
+    return path
+
+
+class LiteRTRunner:
+    """Runs a `.tflite` file in the LiteRT interpreter, one image at a time.
+
+    Quantizes float inputs and dequantizes outputs when the model's input/output are
+    integer, so callers always pass and receive float32.
+    """
+
+    def __init__(self, path, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=os.fspath(path), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def _quantize(self, image):
+        scale, zero_point = self.input["quantization"]
+        if self.input["dtype"] == np.float32 or scale == 0:
+            return image.astype(self.input["dtype"])
+        limits = np.iinfo(self.input["dtype"])
+        return np.clip(np.round(image / scale + zero_point), limits.min, limits.max).astype(self.input["dtype"])
+
+    def _dequantize(self, values):
+        scale, zero_point = self.output["quantization"]
+        if self.output["dtype"] == np.float32 or scale == 0:
+            return values.astype("float32")
+        return (values.astype("float32") - zero_point) * scale
+
+    def invoke(self, image):
+        """Runs one image (H, W, C); returns the float output row."""
+        self.interpreter.set_tensor(self.input["index"], self._quantize(np.asarray(image, "float32")[None]))
+        self.interpreter.invoke()
+        return self._dequantize(self.interpreter.get_tensor(self.output["index"]))[0]
+
+    def predict(self, images):
+        return np.stack([self.invoke(image) for image in images])
+
+    def median_latency_ms(self, image, runs=50, warmup=5):
+        for _ in range(warmup):
+            self.invoke(image)
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.invoke(image)
+            timings.append((time.perf_counter() - start) * 1e3)
+        return statistics.median(timings)
+
+
+def compare_with_keras(model, path, images, labels=None, *, quantize="none", float32_size=None, latency_runs=50):
+    """Measures a `.tflite` file against its Keras model on real images.
+
+    Args:
+        model: the Keras model the file was converted from.
+        path: the `.tflite` file.
+        images: preprocessed images (N, H, W, C).
+        labels: optional integer labels, for accuracy.
+        quantize: how the file was quantized (recorded in the report).
+        float32_size: size of the float32 export, for the size ratio.
+        latency_runs: interpreter runs for the median latency (batch 1).
+
+    Returns:
+        An `ExportReport`.
+    """
+    runner = LiteRTRunner(path)
+    expected = model.predict(images, verbose=0)
+    actual = runner.predict(images)
+    size = _size(path)
+    report = ExportReport(
+        format="tflite",
+        path=os.fspath(path),
+        quantize=quantize,
+        size_bytes=size,
+        size_ratio_to_float32=None if not float32_size else size / float32_size,
+        max_abs_diff=float(np.max(np.abs(actual - expected))),
+        top1_agreement=float(np.mean(actual.argmax(-1) == expected.argmax(-1))),
+        latency_ms_median=runner.median_latency_ms(images[0], runs=latency_runs),
+        latency_runs=latency_runs,
+    )
+    if labels is not None:
+        labels = np.asarray(labels)
+        report.accuracy = float(np.mean(actual.argmax(-1) == labels))
+        report.keras_accuracy = float(np.mean(expected.argmax(-1) == labels))
+    return report

@@ -1,0 +1,96 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_archs
+from keras_archs import export
+
+
+@pytest.fixture(scope="module")
+def trained_lenet():
+    """LeNet-5 trained on scikit-learn's real handwritten digits, with a held-out split."""
+    from sklearn.datasets import load_digits
+
+    keras.utils.set_random_seed(0)
+    digits = load_digits()
+    images = tf.image.resize(digits.images[..., None].astype("float32") * (255.0 / 16.0), (32, 32)).numpy()
+    images = keras.ops.convert_to_numpy(keras_archs.preprocess_input(images, "lenet"))
+    model = keras_archs.LeNet5()
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
+    model.fit(images[:1400], digits.target[:1400], epochs=10, batch_size=32, verbose=0)
+    return model, images[:1400], images[1400:], digits.target[1400:]
+
+
+def test_saved_model_reloads_with_identical_outputs(tmp_path):
+    model = keras_archs.LeNet5(variant="paper")  # custom layers included
+    destination = export.to_saved_model(model, tmp_path / "saved_model")
+    images = np.random.default_rng(0).normal(size=(4, 32, 32, 1)).astype("float32")
+    reloaded = tf.saved_model.load(destination)
+    served = reloaded.signatures["serving_default"](tf.constant(images))
+    np.testing.assert_allclose(next(iter(served.values())).numpy(), model.predict(images, verbose=0), atol=1e-5)
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
+
+
+def test_float32_tflite_matches_keras(tmp_path):
+    model = keras_archs.LeNet5(variant="paper")
+    path = export.to_tflite(model, tmp_path / "model.tflite")
+    images = np.random.default_rng(1).normal(size=(8, 32, 32, 1)).astype("float32")
+    report = export.compare_with_keras(model, path, images, latency_runs=5)
+    assert report.max_abs_diff <= 1e-4
+    assert report.top1_agreement == 1.0
+    assert report.latency_ms_median > 0
+
+
+def test_full_integer_lenet_keeps_its_accuracy(trained_lenet, tmp_path):
+    model, train_images, test_images, test_labels = trained_lenet
+    float_path = export.to_tflite(model, tmp_path / "model.tflite")
+    int8_path = export.to_tflite(
+        model, tmp_path / "model_int8.tflite", quantize="int8", representative_images=train_images, int8_io=True
+    )
+    report = export.compare_with_keras(
+        model, int8_path, test_images, test_labels, quantize="int8", float32_size=os.path.getsize(float_path), latency_runs=5
+    )
+    assert export.LiteRTRunner(int8_path).input["dtype"] == np.int8
+    assert report.keras_accuracy >= 0.9  # a trained model, or parity would mean little
+    assert report.top1_agreement >= 0.98
+    assert abs(report.accuracy - report.keras_accuracy) <= 0.01
+    assert report.size_ratio_to_float32 < 0.5
+
+
+@pytest.mark.parametrize("quantize", ["float16", "dynamic"])
+def test_weight_quantization_shrinks_the_file(trained_lenet, tmp_path, quantize):
+    model, _, test_images, _ = trained_lenet
+    float_size = os.path.getsize(export.to_tflite(model, tmp_path / "model.tflite"))
+    path = export.to_tflite(model, tmp_path / f"model_{quantize}.tflite", quantize=quantize)
+    report = export.compare_with_keras(model, path, test_images[:64], latency_runs=3)
+    assert os.path.getsize(path) < 0.6 * float_size
+    assert report.top1_agreement >= 0.95
+
+
+class _Determinant(keras.layers.Layer):
+    def call(self, inputs):
+        return tf.linalg.det(tf.reshape(inputs, (-1, 4, 4)))
+
+
+def test_an_op_outside_the_builtin_set_is_named_and_no_file_is_left(tmp_path):
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, _Determinant()(inputs))
+    with pytest.raises(ValueError, match="MatrixDeterminant"):
+        export.to_tflite(model, tmp_path / "model.tflite")
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_arguments(tmp_path):
+    model = keras_archs.LeNet5()
+    with pytest.raises(ValueError, match="quantize"):
+        export.to_tflite(model, tmp_path / "m.tflite", quantize="int4")
+    with pytest.raises(ValueError, match="representative_images"):
+        export.to_tflite(model, tmp_path / "m.tflite", quantize="int8")
+    with pytest.raises(ValueError, match="path"):
+        export.to_tflite(model, tmp_path / "m.bin")
+    with pytest.raises(ValueError, match="int8_io"):
+        export.to_tflite(model, tmp_path / "m.tflite", int8_io=True)
+    assert os.listdir(tmp_path) == []
