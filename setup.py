@@ -15,8 +15,10 @@ setup(
         "tensorflow-datasets",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "scikit-learn", "ai-edge-litert"],
+        "test": ["pytest", "pytest-xdist", "scikit-learn", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx"],
         "litert": ["ai-edge-litert"],
+        "onnx": ["onnx", "onnxruntime", "tf2onnx"],
+        "tools": ["matplotlib"],
     },
     entry_points={"console_scripts": ["keras-archs=keras_archs.cli:main"]},
 )

@@ -32,6 +32,8 @@ class ZooRow:
     reference_params: Optional[int]
     gmacs: float
     year: int
+    paper: str = ""
+    top1: Optional[float] = None
 
     @property
     def match(self) -> str:
@@ -55,14 +57,16 @@ def measure(name):
         reference_params=info.reference.params,
         gmacs=counts.gmacs,
         year=info.paper.year,
+        paper=info.paper.title,
+        top1=info.reference.top1,
     )
 
 
 def zoo_table(rows, markdown=False):
-    """Formats measured rows as a text or Markdown table."""
-    header = ("name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "year")
+    """Formats measured rows as a text table, or as Markdown with the papers' titles."""
+    header = ["name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "top-1 %", "year"]
     cells = [
-        (
+        [
             row.name,
             row.constructor,
             row.input_size,
@@ -70,21 +74,27 @@ def zoo_table(rows, markdown=False):
             "-" if row.reference_params is None else f"{row.reference_params:,}",
             row.match,
             f"{row.gmacs:.4g}",
+            "-" if row.top1 is None else f"{row.top1:g}",
             str(row.year),
-        )
+        ]
         for row in rows
     ]
     if markdown:
+        header.insert(1, "paper")
+        for row, cell in zip(rows, cells):
+            cell.insert(1, row.paper)
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(cell) + " |" for cell in cells]
         return "\n".join(lines)
     widths = [max(len(str(value)) for value in column) for column in zip(header, *cells)]
-    numeric = {3, 4, 6}
+    numeric = {3, 4, 6, 7}
+
     def render(values):
         return "  ".join(
             str(value).rjust(width) if index in numeric else str(value).ljust(width)
             for index, (value, width) in enumerate(zip(values, widths))
         ).rstrip()
+
     return "\n".join([render(header), *(render(cell) for cell in cells)])
 
 

@@ -208,8 +208,10 @@ def to_onnx(model, path):
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".onnx")
     os.close(handle)
+    # A dynamic batch; Keras' exporter would otherwise need the model to have been called.
+    signature = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=model.inputs[0].name)]
     try:
-        model.export(temporary, format="onnx", verbose=False)
+        model.export(temporary, format="onnx", verbose=False, input_signature=signature)
     except BaseException:
         os.remove(temporary)
         raise

@@ -19,7 +19,8 @@ def test_list_prints_measured_counts_next_to_the_references(capsys):
 def test_list_markdown_and_unmatched_pattern(capsys):
     assert cli.main(["list", "nin_cifar1*", "--markdown"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("| name |") and out[1].startswith("|---|")
+    assert out[0].startswith("| name | paper |") and out[1].startswith("|---|")
+    assert "Network In Network" in out[2]
     assert len(out) == 4 and "966,986" in out[2]
     assert cli.main(["list", "zzz*"]) == 1
 

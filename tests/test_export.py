@@ -94,3 +94,15 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="int8_io"):
         export.to_tflite(model, tmp_path / "m.tflite", int8_io=True)
     assert os.listdir(tmp_path) == []
+
+
+def test_onnx_export_runs_in_onnxruntime(tmp_path):
+    import onnxruntime
+
+    model = keras_archs.LeNet5(variant="paper")
+    path = export.to_onnx(model, tmp_path / "model.onnx")
+    session = onnxruntime.InferenceSession(path)
+    images = np.random.default_rng(2).normal(size=(3, 32, 32, 1)).astype("float32")
+    outputs = session.run(None, {session.get_inputs()[0].name: images})[0]
+    np.testing.assert_allclose(outputs, model.predict(images, verbose=0), atol=1e-5)
+    assert os.listdir(tmp_path) == ["model.onnx"]

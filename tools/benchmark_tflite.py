@@ -1,0 +1,69 @@
+"""TFLite/LiteRT size and CPU latency per quantization, as ratios to float32 in one run.
+
+    python tools/benchmark_tflite.py [--models lenet5 mobilenet_v2] [--runs 50] [--threads 1]
+
+Calibrates int8 on real images (scikit-learn's handwritten digits, resized and, for RGB
+models, repeated over 3 channels) and times batch-1 inference in the LiteRT interpreter
+(median of --runs). Prints one table; the figures go into docs/benchmarks.md.
+"""
+
+import argparse
+import os
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_archs  # noqa: E402
+from keras_archs import export  # noqa: E402
+
+
+def digit_images(shape, mode, count=200):
+    """Real digits at the model's input shape, preprocessed for it."""
+    from sklearn.datasets import load_digits
+
+    height, width, channels = shape
+    pixels = load_digits().images[:count, ..., None].astype("float32") * (255.0 / 16.0)
+    images = tf.image.resize(pixels, (height, width)).numpy()
+    images = np.repeat(images, channels, axis=-1)
+    return np.asarray(keras_archs.preprocess_input(images, mode), dtype="float32")
+
+
+def benchmark(name, runs, threads, directory):
+    info = keras_archs.model_info(name)
+    model = info.build(input_shape=info.input_shape, classes=info.reference.classes)
+    images = digit_images(info.input_shape, info.preprocessing)
+    rows = []
+    for quantize in export.QUANTIZATIONS:
+        path = os.path.join(directory, f"{name}_{quantize}.tflite")
+        export.to_tflite(model, path, quantize=quantize, representative_images=images)
+        runner = export.LiteRTRunner(path, num_threads=threads)
+        expected = model.predict(images[:32], verbose=0)
+        agreement = float(np.mean(runner.predict(images[:32]).argmax(-1) == expected.argmax(-1)))
+        rows.append((quantize, os.path.getsize(path), runner.median_latency_ms(images[0], runs=runs), agreement))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["lenet5", "mobilenet_v2"])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, {args.threads} thread) | latency / float32 | top-1 agreement (32 images, untrained weights) |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as directory:
+        for name in args.models:
+            rows = benchmark(name, args.runs, args.threads, directory)
+            float_size, float_latency = rows[0][1], rows[0][2]
+            for quantize, size, latency, agreement in rows:
+                print(
+                    f"| {name} | {quantize} | {size / 1024:.0f} | {size / float_size:.2f} | {latency:.3f} | "
+                    f"{latency / float_latency:.2f} | {agreement:.2f} |"
+                )
+
+
+if __name__ == "__main__":
+    main()
