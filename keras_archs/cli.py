@@ -1,8 +1,9 @@
-"""`keras-archs`: list the registered models, show one, or print its summary and profile.
+"""`keras-archs`: list the registered models, show one, print its profile, or export it.
 
     keras-archs list [PATTERN] [--markdown]
     keras-archs info NAME
     keras-archs summary NAME
+    keras-archs export MODEL_OR_PATH --format saved_model|tflite|onnx [--quantize ...] [--data ...]
 """
 
 import argparse
@@ -145,6 +146,53 @@ def _summary(args):
     return 0
 
 
+def _model_for_export(model_or_path, input_size):
+    """A trained `.keras` file, or a registered name built with random weights."""
+    if model_or_path.endswith(".keras"):
+        if not os.path.isfile(model_or_path):
+            raise ValueError(f"No such model file. Received: model={model_or_path!r}")
+        model = keras.saving.load_model(model_or_path)
+        registered = model.name in list_models()
+        return model, model_info(model.name).preprocessing if registered else "unit"
+    info = model_info(model_or_path)
+    height, width, channels = info.input_shape
+    shape = (input_size, input_size, channels) if input_size else (height, width, channels)
+    print(f"note: {model_or_path} has random weights; export a trained .keras file to ship it", file=sys.stderr)
+    return info.build(input_shape=shape, classes=info.reference.classes), info.preprocessing
+
+
+def _export(args):
+    from keras_archs.data import load_dataset
+    from keras_archs.export import export_model
+
+    model, preprocessing = _model_for_export(args.model, args.input_size)
+    height, width, channels = model.inputs[0].shape[1:]
+    dataset = load_dataset(
+        args.data, args.split, batch_size=args.samples, image_size=(height, width), channels=channels,
+        training=False, preprocessing=preprocessing,
+    )
+    images, labels = next(iter(dataset))
+    output = args.output or os.path.join("saved_models", model.name)
+    reports = export_model(
+        model, output, formats=[args.format], quantize=args.quantize, images=images.numpy(),
+        labels=labels.numpy(), int8_io=args.int8_io, allow_select_tf_ops=args.allow_select_tf_ops,
+        latency_runs=args.latency_runs,
+    )
+
+    def show(value, pattern):
+        return "-" if value is None else format(value, pattern)
+
+    print(f"{'artifact':44} {'KB':>9} {'/float32':>9} {'max|diff|':>10} {'top-1 agree':>12} {'accuracy':>9} {'keras acc':>9} {'ms (median)':>12}")
+    for report in reports:
+        print(
+            f"{report.path:44} {report.size_bytes / 1024:9.1f} {show(report.size_ratio_to_float32, '9.2f')} "
+            f"{show(report.max_abs_diff, '10.2e')} {show(report.top1_agreement, '12.4f')} {show(report.accuracy, '9.4f')} "
+            f"{show(report.keras_accuracy, '9.4f')} {show(report.latency_ms_median, '12.3f')}"
+        )
+    print(f"report: {os.path.join(output, 'export_report.json')}")
+    return 0
+
+
 def main(argv=None):
     """Entry point of the `keras-archs` console script; returns the exit code."""
     parser = argparse.ArgumentParser(prog="keras-archs", description=__doc__.splitlines()[0])
@@ -160,6 +208,20 @@ def main(argv=None):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name", help="registry name, see `keras-archs list`")
         sub.set_defaults(run=run)
+    exporting = commands.add_parser("export", help="SavedModel / TFLite / ONNX with a parity report")
+    exporting.add_argument("model", help="registry name (random weights) or a trained .keras file")
+    exporting.add_argument("--format", choices=("saved_model", "tflite", "onnx"), default="tflite")
+    exporting.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none")
+    exporting.add_argument("--data", default="digits", help="digits, a TFDS name or an image folder: real "
+                           "images for int8 calibration and the parity report")
+    exporting.add_argument("--split", default="test")
+    exporting.add_argument("--samples", type=int, default=256, help="images used for calibration and parity")
+    exporting.add_argument("--output", help="folder (default saved_models/<model name>)")
+    exporting.add_argument("--input-size", type=int, help="side for a registry model (default: the paper's)")
+    exporting.add_argument("--int8-io", action="store_true", help="int8 input and output tensors")
+    exporting.add_argument("--allow-select-tf-ops", action="store_true")
+    exporting.add_argument("--latency-runs", type=int, default=50)
+    exporting.set_defaults(run=_export)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

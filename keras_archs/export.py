@@ -23,10 +23,12 @@ import tensorflow as tf
 from keras_archs.models.base import check_choice
 
 __all__ = [
+    "FORMATS",
     "QUANTIZATIONS",
     "ExportReport",
     "LiteRTRunner",
     "compare_with_keras",
+    "export_model",
     "to_onnx",
     "to_saved_model",
     "to_tflite",
@@ -302,3 +304,104 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
         report.accuracy = float(np.mean(actual.argmax(-1) == labels))
         report.keras_accuracy = float(np.mean(expected.argmax(-1) == labels))
     return report
+
+
+FORMATS = ("saved_model", "tflite", "onnx")
+TFLITE_FILES = {"none": "model.tflite", "float16": "model_float16.tflite", "dynamic": "model_dynamic.tflite", "int8": "model_int8.tflite"}
+
+
+def _parity(expected, actual, labels):
+    report = {
+        "max_abs_diff": float(np.max(np.abs(actual - expected))),
+        "top1_agreement": float(np.mean(actual.argmax(-1) == expected.argmax(-1))),
+    }
+    if labels is not None:
+        report["accuracy"] = float(np.mean(actual.argmax(-1) == labels))
+        report["keras_accuracy"] = float(np.mean(expected.argmax(-1) == labels))
+    return report
+
+
+def _saved_model_report(model, directory, images, labels):
+    served = tf.saved_model.load(directory).signatures["serving_default"]
+    actual = next(iter(served(tf.constant(images)).values())).numpy()
+    expected = model.predict(images, verbose=0)
+    return ExportReport(format="saved_model", path=directory, quantize="none", size_bytes=_size(directory),
+                        **_parity(expected, actual, labels))
+
+
+def _onnx_report(model, path, images, labels):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(path)
+    actual = session.run(None, {session.get_inputs()[0].name: images})[0]
+    return ExportReport(format="onnx", path=path, quantize="none", size_bytes=_size(path),
+                        **_parity(model.predict(images, verbose=0), actual, labels))
+
+
+def export_model(
+    model,
+    output_dir,
+    *,
+    formats=("tflite",),
+    quantize="none",
+    images,
+    labels=None,
+    int8_io=False,
+    allow_select_tf_ops=False,
+    latency_runs=50,
+):
+    """Exports `model` in each format into `output_dir` and checks every artifact.
+
+    Layout (see saved_models/README.md): `saved_model/`, `model.tflite` (always, the float32
+    baseline of the size ratios), `model_<quantize>.tflite`, `model.onnx`, and
+    `export_report.json` with one entry per artifact.
+
+    Args:
+        model: a Keras model with a fixed input size.
+        output_dir: destination folder.
+        formats: any of "saved_model", "tflite", "onnx".
+        quantize: TFLite quantization beside float32: "none", "float16", "dynamic", "int8".
+        images: real, preprocessed images: int8 calibration and the parity checks.
+        labels: their labels, for accuracy.
+        int8_io: int8 input/output for the "int8" file.
+        allow_select_tf_ops: allow ops outside the TFLite builtin set.
+        latency_runs: interpreter runs per latency median.
+
+    Returns:
+        The list of `ExportReport`s (also written to `export_report.json`).
+    """
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    for value in formats:
+        check_choice(value, FORMATS, "formats")
+    check_choice(quantize, QUANTIZATIONS, "quantize")
+    images = np.asarray(images, dtype="float32")
+    labels = None if labels is None else np.asarray(labels)
+    output_dir = os.fspath(output_dir)
+    reports = []
+    if "saved_model" in formats:
+        directory = to_saved_model(model, os.path.join(output_dir, "saved_model"))
+        reports.append(_saved_model_report(model, directory, images, labels))
+    if "tflite" in formats:
+        float_path = to_tflite(model, os.path.join(output_dir, TFLITE_FILES["none"]), allow_select_tf_ops=allow_select_tf_ops)
+        float_size = _size(float_path)
+        variants = ["none"] + ([quantize] if quantize != "none" else [])
+        for variant in variants:
+            path = float_path if variant == "none" else to_tflite(
+                model, os.path.join(output_dir, TFLITE_FILES[variant]), quantize=variant,
+                representative_images=images, int8_io=int8_io and variant == "int8",
+                allow_select_tf_ops=allow_select_tf_ops,
+            )
+            reports.append(compare_with_keras(model, path, images, labels, quantize=variant,
+                                              float32_size=float_size, latency_runs=latency_runs))
+    if "onnx" in formats:
+        path = to_onnx(model, os.path.join(output_dir, "model.onnx"))
+        reports.append(_onnx_report(model, path, images, labels))
+
+    report_path = os.path.join(output_dir, "export_report.json")
+    entries = {}
+    if os.path.exists(report_path):
+        with open(report_path, encoding="utf-8") as handle:
+            entries = json.load(handle)
+    entries.update({os.path.basename(report.path): dataclasses.asdict(report) for report in reports})
+    write_json(entries, report_path)
+    return reports

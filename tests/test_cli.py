@@ -55,3 +55,20 @@ def test_preprocessing_modes():
     np.testing.assert_allclose(keras_archs.preprocess_input(rgb.copy(), "torch"), expected)
     with pytest.raises(ValueError, match="mode"):
         keras_archs.preprocess_input(pixels, "imagenet")
+
+
+def test_export_writes_the_layout_and_a_report(tmp_path, capsys):
+    import json
+
+    output = tmp_path / "run"
+    code = cli.main([
+        "export", "lenet5", "--format", "tflite", "--quantize", "int8", "--samples", "64",
+        "--latency-runs", "3", "--output", str(output),
+    ])
+    assert code == 0
+    assert sorted(p.name for p in output.iterdir()) == ["export_report.json", "model.tflite", "model_int8.tflite"]
+    report = json.loads((output / "export_report.json").read_text())
+    assert report["model.tflite"]["max_abs_diff"] <= 1e-4
+    assert report["model_int8.tflite"]["size_ratio_to_float32"] < 0.5
+    assert "model_int8.tflite" in capsys.readouterr().out
+    assert cli.main(["export", str(tmp_path / "missing.keras")]) == 2
