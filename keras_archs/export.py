@@ -11,15 +11,14 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import statistics
-import tempfile
 import time
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
 from keras_archs.models.base import check_choice
 
 __all__ = [
@@ -32,7 +31,6 @@ __all__ = [
     "to_onnx",
     "to_saved_model",
     "to_tflite",
-    "write_json",
 ]
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -56,27 +54,10 @@ class ExportReport:
     latency_runs: Optional[int] = None
 
 
-def write_json(payload, path):
-    """Writes JSON through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-    os.replace(handle.name, path)
-    return path
-
-
 def _size(path):
     if os.path.isdir(path):
         return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
     return os.path.getsize(path)
-
-
-def _replace(temporary, destination):
-    """Moves a finished artifact into place, replacing an older one."""
-    if os.path.isdir(destination):
-        shutil.rmtree(destination)
-    os.replace(temporary, destination)
 
 
 def to_saved_model(model, directory):
@@ -89,17 +70,7 @@ def to_saved_model(model, directory):
     Returns:
         The destination path.
     """
-    directory = os.fspath(directory)
-    parent = os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(dir=parent, prefix=".saved_model-")
-    try:
-        staging = os.path.join(temporary, "export")
-        model.export(staging, format="tf_saved_model", verbose=False)
-        _replace(staging, directory)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return directory
+    return atomic_write_dir(directory, lambda staging: model.export(staging, format="tf_saved_model", verbose=False))
 
 
 def _representative_dataset(images):
@@ -183,14 +154,9 @@ def to_tflite(
     if int8_io and quantize != "int8":
         raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".tflite")
-    os.close(handle)
     try:
-        model.export(temporary, format="litert", verbose=False, **options)
+        atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
     except Exception as error:  # the converter raises its own ConverterError class
-        os.remove(temporary)
         unsupported = _unsupported_ops(str(error))
         if unsupported:
             raise ValueError(
@@ -199,26 +165,16 @@ def to_tflite(
                 f"runtime. Received: model={model.name!r}"
             ) from None
         raise
-    os.replace(temporary, path)
     return path
 
 
 def to_onnx(model, path):
     """Exports ONNX through Keras (`pip install keras-archs[onnx]`), via a temp file."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".onnx")
-    os.close(handle)
     # A dynamic batch; Keras' exporter would otherwise need the model to have been called.
     signature = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=model.inputs[0].name)]
-    try:
-        model.export(temporary, format="onnx", verbose=False, input_signature=signature)
-    except BaseException:
-        os.remove(temporary)
-        raise
-    os.replace(temporary, path)
-    return path
+    return atomic_write(
+        path, lambda temporary: model.export(temporary, format="onnx", verbose=False, input_signature=signature)
+    )
 
 
 class LiteRTRunner:

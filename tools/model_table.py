@@ -7,9 +7,9 @@
 import argparse
 import os
 import sys
-import tempfile
 
 from keras_archs.cli import measure, zoo_table
+from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models
 
 START = "<!-- model-table:start -->"
@@ -39,10 +39,11 @@ def main(argv=None):
             print("README.md's model table is out of date: run python tools/model_table.py", file=sys.stderr)
             return 1
         return 0
-    # Write beside the README and rename, so an interrupted run never leaves half a file.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=os.path.dirname(README), delete=False) as handle:
-        handle.write(updated)
-    os.replace(handle.name, README)
+    def write(temp_path):
+        with open(temp_path, "w", encoding="utf-8") as handle:
+            handle.write(updated)
+
+    atomic_write(README, write)
     return 0
 
 

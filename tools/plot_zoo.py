@@ -9,9 +9,9 @@ trainable parameters. Only models with a reference top-1 at 1000 classes are dra
 
 import argparse
 import os
-import tempfile
 
 from keras_archs.cli import measure
+from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models, model_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,10 +45,7 @@ def main(argv=None):
     axes.set_ylabel("reference ImageNet top-1 (%)")
     axes.set_title("keras_archs: top-1 vs operations (bubble area ~ parameters)")
     axes.grid(True, which="both", alpha=0.3)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=os.path.dirname(os.path.abspath(args.output)), suffix=".png", delete=False) as handle:
-        figure.savefig(handle.name, dpi=120, bbox_inches="tight")
-    os.replace(handle.name, args.output)
+    atomic_write(args.output, lambda temp_path: figure.savefig(temp_path, dpi=120, bbox_inches="tight", format="png"))
     print(f"{len(rows)} models drawn to {args.output}")
 
 
