@@ -13,12 +13,19 @@ setup(
         "keras>=3.13",
         "numpy",
         "tensorflow-datasets",
+        "scikit-learn",  # the embedded handwritten digits of the main job
+        "tensorboard",  # TensorFlow 2.21 no longer pulls it in; training writes its logs
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "scikit-learn", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx"],
+        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx"],
         "litert": ["ai-edge-litert"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],
         "tools": ["matplotlib"],
     },
-    entry_points={"console_scripts": ["keras-archs=keras_archs.cli:main"]},
+    entry_points={
+        "console_scripts": [
+            "keras-archs=keras_archs.cli:main",
+            "keras-archs-train=keras_archs.training.cli:main",
+        ]
+    },
 )

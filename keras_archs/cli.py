@@ -167,16 +167,24 @@ def _export(args):
 
     model, preprocessing = _model_for_export(args.model, args.input_size)
     height, width, channels = model.inputs[0].shape[1:]
-    dataset = load_dataset(
-        args.data, args.split, batch_size=args.samples, image_size=(height, width), channels=channels,
-        training=False, preprocessing=preprocessing,
+
+    def first_batch(split):
+        dataset = load_dataset(
+            args.data, split, batch_size=args.samples, image_size=(height, width), channels=channels,
+            training=False, preprocessing=preprocessing,
+        )
+        images, labels = next(iter(dataset))
+        return images.numpy(), labels.numpy()
+
+    images, labels = first_batch(args.split)
+    calibration_images, _ = first_batch(args.calibration_split)
+    output = args.output or (
+        os.path.dirname(args.model) if args.model.endswith(".keras") else os.path.join("saved_models", model.name)
     )
-    images, labels = next(iter(dataset))
-    output = args.output or os.path.join("saved_models", model.name)
     reports = export_model(
-        model, output, formats=[args.format], quantize=args.quantize, images=images.numpy(),
-        labels=labels.numpy(), int8_io=args.int8_io, allow_select_tf_ops=args.allow_select_tf_ops,
-        latency_runs=args.latency_runs,
+        model, output, formats=[args.format], quantize=args.quantize, images=images, labels=labels,
+        calibration_images=calibration_images, int8_io=args.int8_io,
+        allow_select_tf_ops=args.allow_select_tf_ops, latency_runs=args.latency_runs,
     )
 
     def show(value, pattern):
@@ -214,7 +222,8 @@ def main(argv=None):
     exporting.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none")
     exporting.add_argument("--data", default="digits", help="digits, a TFDS name or an image folder: real "
                            "images for int8 calibration and the parity report")
-    exporting.add_argument("--split", default="test")
+    exporting.add_argument("--split", default="test", help="held-out split for the parity report")
+    exporting.add_argument("--calibration-split", default="train", help="split that calibrates int8")
     exporting.add_argument("--samples", type=int, default=256, help="images used for calibration and parity")
     exporting.add_argument("--output", help="folder (default saved_models/<model name>)")
     exporting.add_argument("--input-size", type=int, help="side for a registry model (default: the paper's)")

@@ -302,6 +302,7 @@ def export_model(
     quantize="none",
     images,
     labels=None,
+    calibration_images=None,
     int8_io=False,
     allow_select_tf_ops=False,
     latency_runs=50,
@@ -317,8 +318,10 @@ def export_model(
         output_dir: destination folder.
         formats: any of "saved_model", "tflite", "onnx".
         quantize: TFLite quantization beside float32: "none", "float16", "dynamic", "int8".
-        images: real, preprocessed images: int8 calibration and the parity checks.
+        images: real, preprocessed images for the parity checks (held-out ones).
         labels: their labels, for accuracy.
+        calibration_images: real, preprocessed images that calibrate "int8" (training
+            images); defaults to `images`.
         int8_io: int8 input/output for the "int8" file.
         allow_select_tf_ops: allow ops outside the TFLite builtin set.
         latency_runs: interpreter runs per latency median.
@@ -344,7 +347,8 @@ def export_model(
         for variant in variants:
             path = float_path if variant == "none" else to_tflite(
                 model, os.path.join(output_dir, TFLITE_FILES[variant]), quantize=variant,
-                representative_images=images, int8_io=int8_io and variant == "int8",
+                representative_images=images if calibration_images is None else calibration_images,
+                int8_io=int8_io and variant == "int8",
                 allow_select_tf_ops=allow_select_tf_ops,
             )
             reports.append(compare_with_keras(model, path, images, labels, quantize=variant,
