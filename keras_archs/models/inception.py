@@ -1,0 +1,527 @@
+"""BN-Inception, Inception-v3, Inception-v4 and Inception-ResNet v1/v2 (Szegedy et al. 2015-2017).
+
+- BN-Inception: Ioffe and Szegedy, "Batch Normalization: Accelerating Deep Network
+  Training by Reducing Internal Covariate Shift", ICML 2015, arXiv 1502.03167 (§4.2,
+  Fig. 5): GoogLeNet with BatchNormalization after every convolution and each 5x5
+  replaced by two stacked 3x3. Counts as osmr/imgclsmob's `bninception` (convolution
+  biases kept beside BN, as in the released Caffe model).
+- Inception-v3: Szegedy, Vanhoucke, Ioffe, Shlens and Wojna, "Rethinking the Inception
+  Architecture for Computer Vision", CVPR 2016, arXiv 1512.00567. Twin of
+  `keras.applications.InceptionV3`; `aux_logits=True` adds the auxiliary classifier on the
+  17x17 grid with BatchNormalization in its FC layer (§10), as a second model output.
+- Inception-v4, Inception-ResNet-v1 and -v2: Szegedy, Ioffe, Vanhoucke and Alemi,
+  "Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
+  AAAI 2017, arXiv 1602.07261. Inception-v4 (Figs. 3-9) counts as timm's
+  `inception_v4`; Inception-ResNet-v1 follows Figs. 10-14 (5 A, 10 B, 5 C blocks);
+  `InceptionResNetV2` is the twin of `keras.applications.InceptionResNetV2` (TF-slim's
+  form: the v3-style stem and 10 / 20 / 10 blocks, where the paper's Fig. 15 has the v4
+  stem and 5 / 10 / 5). `residual_scale` sets the factor on every residual branch (§3.3).
+
+Every block is a configuration of `keras_archs.layers.inception`.
+"""
+
+import dataclasses
+import numbers
+
+import keras
+
+from keras_archs.layers.heads import classifier_head
+from keras_archs.layers.inception import (
+    Conv,
+    ConvStyle,
+    LayerNames,
+    Pool,
+    asymmetric,
+    auxiliary_classifier,
+    branch,
+    conv_bn,
+    expanded_bank,
+    factorized_5x5,
+    grid_reduction,
+    inception_block,
+    inception_resnet_block,
+)
+from keras_archs.models.base import build_model, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["BNInception", "InceptionResNetV1", "InceptionResNetV2", "InceptionV3", "InceptionV4"]
+
+BN_PAPER = Paper(
+    title="Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift",
+    authors="S. Ioffe, C. Szegedy",
+    year=2015,
+    arxiv="1502.03167",
+    venue="ICML 2015",
+)
+V3_PAPER = Paper(
+    title="Rethinking the Inception Architecture for Computer Vision",
+    authors="C. Szegedy, V. Vanhoucke, S. Ioffe, J. Shlens, Z. Wojna",
+    year=2016,
+    arxiv="1512.00567",
+    venue="CVPR 2016",
+)
+V4_PAPER = Paper(
+    title="Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
+    authors="C. Szegedy, S. Ioffe, V. Vanhoucke, A. Alemi",
+    year=2017,
+    arxiv="1602.07261",
+    venue="AAAI 2017",
+)
+
+AVG = Pool("avg")
+MAX_3x3_2 = Pool("max", 3, strides=2, padding="valid")
+
+
+def _valid(filters, kernel_size, strides=1):
+    return Conv(filters, kernel_size, strides=strides, padding="valid")
+
+
+# The stem shared by Inception-v3 and keras' Inception-ResNet-v2 (v3 Table 1).
+V3_STEM = (
+    _valid(32, 3, strides=2), _valid(32, 3), Conv(64, 3), MAX_3x3_2, _valid(80, 1), _valid(192, 3), MAX_3x3_2,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reduction:
+    """A grid reduction's convolution branches (the max-pool branch is added)."""
+
+    branches: tuple
+    pool_padding: str = "valid"
+
+
+def _blocks(x, blocks, *, style, after=None):
+    """Builds `(name, branches or _Reduction)` in order; `after(name, x)` sees each output."""
+    for block_name, block in blocks:
+        if isinstance(block, _Reduction):
+            x = grid_reduction(x, block.branches, style=style, name=block_name, pool_padding=block.pool_padding)
+        else:
+            x = inception_block(x, block, style=style, name=block_name)
+        if after is not None:
+            after(block_name, x)
+    return x
+
+
+def _check_residual_scale(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1):
+        raise ValueError(
+            f"residual_scale must be None or a number in (0, 1]. Received: residual_scale={value!r}"
+        )
+
+
+def _check_bool(value, argument):
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
+
+
+def _build(features, input_spec, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+           classifier_activation, name):
+    check_rate(dropout_rate, "dropout_rate")
+
+    def head(x, *, classes, classifier_activation):
+        return classifier_head(x, classes=classes, classifier_activation=classifier_activation,
+                               dropout_rate=dropout_rate)
+
+    return build_model(
+        features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
+        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+# --- BN-Inception -------------------------------------------------------------------------
+
+BN_INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+BN_STEM = (Conv(64, 7, strides=2), Pool("max", 3, strides=2), Conv(64, 1), Conv(192, 3), Pool("max", 3, strides=2))
+
+
+def _bn_module(ones, three, double_three, pool_kind, pool_filters):
+    """Fig. 5's module: 1x1, 1x1-3x3, 1x1-3x3-3x3 (the factorized 5x5), pool-1x1."""
+    branches = ((Conv(three[0]), Conv(three[1], 3)), factorized_5x5(*double_three), (Pool(pool_kind), Conv(pool_filters)))
+    return ((Conv(ones),), *branches) if ones else branches
+
+
+def _bn_reduction(three, double_three):
+    """Fig. 5's stride-2 module; BN-Inception pads its pooling branch ("same")."""
+    return _Reduction(
+        ((Conv(three[0]), Conv(three[1], 3, strides=2)), factorized_5x5(*double_three, strides=2)), pool_padding="same"
+    )
+
+
+# (name, module or reduction): Fig. 5 of Ioffe and Szegedy 2015.
+BN_BLOCKS = (
+    ("inception_3a", _bn_module(64, (64, 64), (64, 96), "avg", 32)),
+    ("inception_3b", _bn_module(64, (64, 96), (64, 96), "avg", 64)),
+    ("inception_3c", _bn_reduction((128, 160), (64, 96))),
+    ("inception_4a", _bn_module(224, (64, 96), (96, 128), "avg", 128)),
+    ("inception_4b", _bn_module(192, (96, 128), (96, 128), "avg", 128)),
+    ("inception_4c", _bn_module(160, (128, 160), (128, 160), "avg", 128)),
+    ("inception_4d", _bn_module(96, (128, 192), (160, 192), "avg", 128)),
+    ("inception_4e", _bn_reduction((128, 192), (192, 256))),
+    ("inception_5a", _bn_module(352, (192, 320), (160, 224), "avg", 128)),
+    ("inception_5b", _bn_module(352, (192, 320), (192, 224), "max", 128)),
+)
+
+
+@register_model(
+    "bn_inception",
+    family="inception",
+    paper=BN_PAPER,
+    input_spec=BN_INPUT_SPEC,
+    reference=Reference(params=11_295_240, source="IMG bninception", gmacs=2.048, gmacs_source="IMG bninception"),
+    preprocessing="caffe",
+)
+def BNInception(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, dropout_rate=0.0,
+):
+    """BN-Inception (Inception-v2) of Ioffe and Szegedy (2015), Fig. 5.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        dropout_rate: dropout before the classifier; 0 as the paper, which removed it (§4.2.1).
+
+    Returns:
+        A `keras.Model`.
+    """
+    # Biases beside BN and PyTorch's BN epsilon 1e-5 / momentum 0.1, as the released model.
+    style = ConvStyle(use_bias=True, bn_epsilon=1e-5, bn_momentum=0.9)
+
+    def features(x):
+        x = branch(x, BN_STEM, style=style, name="stem")
+        return _blocks(x, BN_BLOCKS, style=style)
+
+    return _build(features, BN_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
+                  classes, classifier_activation, name or "bn_inception")
+
+
+# --- Inception-v3 -------------------------------------------------------------------------
+
+V3_INPUT_SPEC = InputSpec(default_size=299, min_size=75)
+
+
+def _v3_35x35(pool_filters):
+    """Fig. 5: the 5x5 kept beside its factorized form, as in the released model."""
+    return ((Conv(64),), (Conv(48), Conv(64, 5)), factorized_5x5(64, 96), (AVG, Conv(pool_filters)))
+
+
+def _v3_17x17(width):
+    """Fig. 6 with n=7: 7x7 as 1x7 + 7x1, and the double 7x7 as four asymmetric layers."""
+    return (
+        (Conv(192),),
+        (Conv(width), *asymmetric(7, (width, 192))),
+        (Conv(width), *asymmetric(7, (width, width), vertical_first=True),
+         *asymmetric(7, (width, 192), vertical_first=True)),
+        (AVG, Conv(192)),
+    )
+
+
+def _v3_8x8(index):
+    """Fig. 7: the expanded filter bank on the coarsest grid."""
+    return (
+        (Conv(320),),
+        (Conv(384), expanded_bank(384, name=f"mixed9_{index}")),
+        (Conv(448), Conv(384, 3), expanded_bank(384)),
+        (AVG, Conv(192)),
+    )
+
+
+V3_AUX_AFTER = "mixed7"
+V3_BLOCKS = (
+    ("mixed0", _v3_35x35(32)),
+    ("mixed1", _v3_35x35(64)),
+    ("mixed2", _v3_35x35(64)),
+    ("mixed3", _Reduction(((_valid(384, 3, strides=2),), factorized_5x5(64, 96, strides=2, padding="valid")))),
+    ("mixed4", _v3_17x17(128)),
+    ("mixed5", _v3_17x17(160)),
+    ("mixed6", _v3_17x17(160)),
+    ("mixed7", _v3_17x17(192)),
+    ("mixed8", _Reduction(((Conv(192), _valid(320, 3, strides=2)),
+                           (Conv(192), *asymmetric(7, (192, 192)), _valid(192, 3, strides=2))))),
+    ("mixed9", _v3_8x8(0)),
+    ("mixed10", _v3_8x8(1)),
+)
+
+
+@register_model(
+    "inception_v3",
+    family="inception",
+    paper=V3_PAPER,
+    input_spec=V3_INPUT_SPEC,
+    reference=Reference(
+        params=23_817_352, source="KA InceptionV3 (BN scale=False; TV's 27,161,264 has gammas and the aux head)",
+        gmacs=5.713, gmacs_source="TV inception_v3 (its model carries the aux head; ops of the inference path)",
+        top1=78.8, top1_source="Szegedy 2016: 21.2% top-1 error, single crop",
+    ),
+    preprocessing="tf",
+    twin="InceptionV3",
+)
+def InceptionV3(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, aux_logits=False,
+):
+    """Inception-v3 (Szegedy et al. 2016), twin of `keras.applications.InceptionV3`.
+
+    Layers have keras' automatic names (`conv2d_12`, ...) in keras' order, so that keras'
+    weight files and `set_weights` transfer. BatchNormalization has no gamma (`scale=False`),
+    as keras' and TF-slim's model.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        aux_logits: with `include_top=True`, add the auxiliary classifier on `mixed7`
+            (5x5/3 average pooling, 1x1-128, a 5x5-768 "FC" convolution with BN, the
+            classifier) as the model's second output. The recipe weights its loss (0.3 in
+            GoogLeNet's recipe, 0.4 in TF-slim's); inference uses the first output. It
+            needs a fixed input of at least 299x299 (a 17x17 `mixed7`). Default False: the
+            twin has one output.
+
+    Returns:
+        A `keras.Model`.
+    """
+    _check_bool(aux_logits, "aux_logits")
+    style = ConvStyle(names=LayerNames(keras_auto=True), bn_scale=False)
+
+    def features(x):
+        auxiliary = []
+
+        def add_aux_head(block_name, x):
+            if aux_logits and include_top and block_name == V3_AUX_AFTER:
+                auxiliary.append(auxiliary_classifier(
+                    x, classes=classes, classifier_activation=classifier_activation, style=style, name="aux",
+                    hidden_units=768, hidden_kernel=5,
+                ))
+
+        x = branch(x, V3_STEM, style=style, name="stem")
+        return _blocks(x, V3_BLOCKS, style=style, after=add_aux_head), auxiliary
+
+    return _build(features, V3_INPUT_SPEC, 0.0, include_top, weights, input_tensor, input_shape, pooling,
+                  classes, classifier_activation, name or "inception_v3")
+
+
+# --- Inception-v4 -------------------------------------------------------------------------
+
+V4_INPUT_SPEC = InputSpec(default_size=299, min_size=75)
+
+V4_INCEPTION_A = ((Conv(96),), (Conv(64), Conv(96, 3)), factorized_5x5(64, 96), (AVG, Conv(96)))
+V4_REDUCTION_A = ((_valid(384, 3, strides=2),), (Conv(192), Conv(224, 3), _valid(256, 3, strides=2)))
+V4_INCEPTION_B = (
+    (Conv(384),),
+    (Conv(192), *asymmetric(7, (224, 256))),
+    (Conv(192), *asymmetric(7, (192, 224), vertical_first=True), *asymmetric(7, (224, 256), vertical_first=True)),
+    (AVG, Conv(128)),
+)
+V4_REDUCTION_B = (
+    (Conv(192), _valid(192, 3, strides=2)),
+    (Conv(256), *asymmetric(7, (256, 320)), _valid(320, 3, strides=2)),
+)
+V4_INCEPTION_C = (
+    (Conv(256),),
+    (Conv(384), expanded_bank(256)),
+    (Conv(384), *asymmetric(3, (448, 512), vertical_first=True), expanded_bank(256)),
+    (AVG, Conv(256)),
+)
+
+
+# Fig. 9: 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B, 3 x Inception-C.
+V4_BLOCKS = (
+    *((f"inception_a{index}", V4_INCEPTION_A) for index in range(1, 5)),
+    ("reduction_a", _Reduction(V4_REDUCTION_A)),
+    *((f"inception_b{index}", V4_INCEPTION_B) for index in range(1, 8)),
+    ("reduction_b", _Reduction(V4_REDUCTION_B)),
+    *((f"inception_c{index}", V4_INCEPTION_C) for index in range(1, 4)),
+)
+
+
+def _v4_stem(x, style):
+    """Fig. 3: convolution and pooling branches side by side at each reduction."""
+    x = branch(x, (_valid(32, 3, strides=2), _valid(32, 3), Conv(64, 3)), style=style, name="stem")
+    x = grid_reduction(x, ((_valid(96, 3, strides=2),),), style=style, name="mixed_3a", pool_first=True)
+    x = inception_block(
+        x, ((Conv(64), _valid(96, 3)), (Conv(64), *asymmetric(7, (64, 64)), _valid(96, 3))),
+        style=style, name="mixed_4a",
+    )
+    return grid_reduction(x, ((_valid(192, 3, strides=2),),), style=style, name="mixed_5a")
+
+
+@register_model(
+    "inception_v4",
+    family="inception",
+    paper=V4_PAPER,
+    input_spec=V4_INPUT_SPEC,
+    reference=Reference(
+        params=42_679_816, source="IMG inceptionv4; timm inception_v4", gmacs=12.305, gmacs_source="IMG inceptionv4",
+        top1=80.2, top1_source="TF-slim table",
+    ),
+    preprocessing="tf",
+)
+def InceptionV4(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, dropout_rate=0.2,
+):
+    """Inception-v4 (Szegedy et al. 2017, Fig. 9): stem, 4 A, reduction, 7 B, reduction, 3 C.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        dropout_rate: dropout before the classifier (the paper keeps 0.8: 0.2).
+
+    Returns:
+        A `keras.Model`.
+    """
+    style = ConvStyle()
+
+    def features(x):
+        return _blocks(_v4_stem(x, style), V4_BLOCKS, style=style)
+
+    return _build(features, V4_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
+                  classes, classifier_activation, name or "inception_v4")
+
+
+# --- Inception-ResNet ---------------------------------------------------------------------
+
+IR_INPUT_SPEC = InputSpec(default_size=299, min_size=75)
+# TF-slim's factors on the residuals of the 35x35, 17x17 and 8x8 blocks (the paper: 0.1-0.3).
+DEFAULT_RESIDUAL_SCALES = (0.17, 0.1, 0.2)
+
+
+def _inception_resnet_stages(x, stages, residual_scale, style, last_linear=False):
+    """Repeats each stage's residual block, with the grid reductions between stages.
+
+    Args:
+        stages: (block prefix, count, branches, reduction after or None) per grid.
+        residual_scale: None for `DEFAULT_RESIDUAL_SCALES`, or one factor for every block.
+        last_linear: the very last block adds its residual unscaled and without ReLU
+            (TF-slim's Inception-ResNet-v2).
+    """
+    for (prefix, count, branches, reduction), default_scale in zip(stages, DEFAULT_RESIDUAL_SCALES):
+        scale = default_scale if residual_scale is None else residual_scale
+        for index in range(1, count + 1):
+            final = last_linear and reduction is None and index == count
+            x = inception_resnet_block(
+                x, branches, scale=1.0 if final else scale, activation=None if final else "relu", style=style,
+                name=f"{prefix}_{index}",
+            )
+        if reduction is not None:
+            reduction_name, reduction_branches = reduction
+            x = grid_reduction(x, reduction_branches, style=style, name=reduction_name)
+    return x
+
+
+# Figs. 14, 10, 7 (k=192, l=192, m=256, n=384), 11, 12, 13.
+IR_V1_STEM = (*V3_STEM[:6], _valid(256, 3, strides=2))
+IR_V1_STAGES = (
+    ("block35", 5, ((Conv(32),), (Conv(32), Conv(32, 3)), factorized_5x5(32, 32)),
+     ("mixed_6a", ((_valid(384, 3, strides=2),), (Conv(192), Conv(192, 3), _valid(256, 3, strides=2))))),
+    ("block17", 10, ((Conv(128),), (Conv(128), *asymmetric(7, (128, 128)))),
+     ("mixed_7a", ((Conv(256), _valid(384, 3, strides=2)), (Conv(256), _valid(256, 3, strides=2)),
+                   (Conv(256), Conv(256, 3), _valid(256, 3, strides=2))))),
+    ("block8", 5, ((Conv(192),), (Conv(192), *asymmetric(3, (192, 192)))), None),
+)
+
+
+def _ir_style(keras_auto):
+    """keras' Inception-ResNet convention: no BN gamma, names `{name}`, `_bn`, `_ac`."""
+    return ConvStyle(names=LayerNames(keras_auto=keras_auto), bn_scale=False, conv_suffix="", act_suffix="_ac")
+
+
+@register_model(
+    "inception_resnet_v1",
+    family="inception",
+    paper=V4_PAPER,
+    input_spec=IR_INPUT_SPEC,
+    reference=Reference(
+        params=22_742_808,
+        source="hand arithmetic from Szegedy 2017 Figs. 7, 10-14 (k=192, l=192, m=256, n=384), "
+               "bias-free convolutions with BN beta only, biased 1x1 expansions, FC 1792->1000",
+    ),
+    preprocessing="tf",
+)
+def InceptionResNetV1(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, residual_scale=None, dropout_rate=0.2,
+):
+    """Inception-ResNet-v1 (Szegedy et al. 2017, Figs. 10-14): 5 A, 10 B and 5 C blocks.
+
+    Convolutions as keras' Inception-ResNet-v2 (no bias, BN without gamma; the 1x1
+    expansions biased and linear).
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        residual_scale: factor on every residual branch; None for TF-slim's 0.17, 0.1, 0.2
+            on the 35x35, 17x17 and 8x8 blocks.
+        dropout_rate: dropout before the classifier (the paper keeps 0.8: 0.2).
+
+    Returns:
+        A `keras.Model`.
+    """
+    _check_residual_scale(residual_scale)
+    style = _ir_style(keras_auto=False)
+
+    def features(x):
+        x = branch(x, IR_V1_STEM, style=style, name="stem")
+        return _inception_resnet_stages(x, IR_V1_STAGES, residual_scale, style)
+
+    return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
+                  classes, classifier_activation, name or "inception_resnet_v1")
+
+
+IR_V2_MIXED_5B = ((Conv(96),), (Conv(48), Conv(64, 5)), factorized_5x5(64, 96), (AVG, Conv(64)))
+IR_V2_STAGES = (
+    ("block35", 10, ((Conv(32),), (Conv(32), Conv(32, 3)), (Conv(32), Conv(48, 3), Conv(64, 3))),
+     ("mixed_6a", ((_valid(384, 3, strides=2),), (Conv(256), Conv(256, 3), _valid(384, 3, strides=2))))),
+    ("block17", 20, ((Conv(192),), (Conv(128), *asymmetric(7, (160, 192)))),
+     ("mixed_7a", ((Conv(256), _valid(384, 3, strides=2)), (Conv(256), _valid(288, 3, strides=2)),
+                   (Conv(256), Conv(288, 3), _valid(320, 3, strides=2))))),
+    ("block8", 10, ((Conv(192),), (Conv(192), *asymmetric(3, (224, 256)))), None),
+)
+
+
+@register_model(
+    "inception_resnet_v2",
+    family="inception",
+    paper=V4_PAPER,
+    input_spec=IR_INPUT_SPEC,
+    reference=Reference(
+        params=55_813_192, source="KA InceptionResNetV2", top1=80.4, top1_source="TF-slim table",
+    ),
+    preprocessing="tf",
+    twin="InceptionResNetV2",
+)
+def InceptionResNetV2(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, residual_scale=None, dropout_rate=0.0,
+):
+    """Inception-ResNet-v2, twin of `keras.applications.InceptionResNetV2` (TF-slim's form).
+
+    The v3 stem with `mixed_5b`, 10 block35, `mixed_6a`, 20 block17, `mixed_7a`, 10 block8
+    (the last one linear and unscaled), `conv_7b`. Layers keras names itself have keras'
+    automatic names, in keras' order.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        residual_scale: factor on every residual branch; None for 0.17, 0.1, 0.2 (keras').
+        dropout_rate: dropout before the classifier; 0 as the twin (the paper keeps 0.8).
+
+    Returns:
+        A `keras.Model`.
+    """
+    _check_residual_scale(residual_scale)
+    style = _ir_style(keras_auto=True)
+
+    def features(x):
+        x = branch(x, V3_STEM, style=style, name="stem")
+        x = inception_block(x, IR_V2_MIXED_5B, style=style, name="mixed_5b")
+        x = _inception_resnet_stages(x, IR_V2_STAGES, residual_scale, style, last_linear=True)
+        return conv_bn(x, 1536, 1, style=style, name="conv_7b", explicit=True)
+
+    return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
+                  classes, classifier_activation, name or "inception_resnet_v2")

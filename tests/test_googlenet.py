@@ -1,0 +1,73 @@
+"""GoogLeNet: Table 1's modules, auxiliary classifiers as extra outputs, the paper's form."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_archs
+from keras_archs.layers.classic import LocalResponseNormalization
+
+from conftest import random_images, trainable_count
+
+
+def test_cost_matches_the_paper_and_torchvision_without_aux_heads():
+    model = keras_archs.get_model("googlenet")
+    assert len(model.outputs) == 1
+    counted = keras_archs.profile(model)
+    assert counted.gmacs == pytest.approx(1.498, rel=0.03)  # TV _ops; the paper: 1.5 billion
+    assert counted.trainable_params == 6_624_904
+    assert model.get_layer("dropout").rate == 0.4
+
+
+def test_aux_heads_are_the_second_and_third_outputs():
+    model = keras_archs.get_model("googlenet", aux_logits=True, classes=10)
+    assert len(model.outputs) == 3
+    assert [tuple(output.shape) for output in model.outputs] == [(None, 10)] * 3
+    assert model.get_layer("aux1_pool").input is model.get_layer("inception_4a").output
+    assert model.get_layer("aux2_pool").input is model.get_layer("inception_4d").output
+    assert model.get_layer("aux1_dropout").rate == 0.7
+    # Hand arithmetic (torchvision InceptionAux): 1x1 conv to 128 with BN, FC 2048->1024, FC 1024->10.
+    aux = lambda channels: channels * 128 + 2 * 128 + 2048 * 1024 + 1024 + 1024 * 10 + 10  # noqa: E731
+    plain = keras_archs.get_model("googlenet", classes=10)
+    assert trainable_count(model) == trainable_count(plain) + aux(512) + aux(528)
+    # With 1000 classes: 13,004,888, torchvision's count with aux_logits=True.
+    assert 6_624_904 + aux(512) + aux(528) + 2 * 1024 * 990 + 2 * 990 == 13_004_888
+
+
+def test_inference_with_aux_heads_gives_three_distributions():
+    model = keras_archs.get_model("googlenet", aux_logits=True, classes=3, input_shape=(64, 64, 3))
+    main, aux1, aux2 = (output.numpy() for output in model(random_images(64), training=False))
+    for probabilities in (main, aux1, aux2):
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(main, aux1) and not np.allclose(aux1, aux2)
+
+
+def test_aux_heads_need_a_large_enough_fixed_input():
+    with pytest.raises(ValueError, match="aux_logits"):
+        keras_archs.get_model("googlenet", aux_logits=True, input_shape=(32, 32, 3))
+    without_top = keras_archs.get_model("googlenet", aux_logits=True, include_top=False, input_shape=(32, 32, 3))
+    assert len(without_top.outputs) == 1
+
+
+def test_paper_form_has_lrn_true_5x5_and_no_batch_norm():
+    paper = keras_archs.GoogLeNet(variant="paper", input_shape=(64, 64, 3))
+    # Hand arithmetic from Table 1: biased convolutions, true 5x5 kernels, FC 1024->1000.
+    assert trainable_count(paper) == 6_998_552
+    layer_types = {type(layer) for layer in paper.layers}
+    assert keras.layers.BatchNormalization not in layer_types
+    assert [layer.name for layer in paper.layers if isinstance(layer, LocalResponseNormalization)] == [
+        "pool1_lrn", "conv3_lrn",
+    ]
+    assert paper.get_layer("inception_3a_b3_2_conv").kernel_size == (5, 5)
+    default = keras_archs.get_model("googlenet", include_top=False, input_shape=(64, 64, 3))
+    assert not any(isinstance(layer, LocalResponseNormalization) for layer in default.layers)
+    assert default.get_layer("inception_3a_b3_2_conv").kernel_size == (3, 3)  # torchvision's quirk
+
+
+@pytest.mark.parametrize(
+    "option", [{"variant": "caffe"}, {"aux_logits": 1}, {"dropout_rate": 1.0}, {"aux_dropout_rate": -0.5}]
+)
+def test_bad_options_name_the_argument(option):
+    argument = next(iter(option))
+    with pytest.raises(ValueError, match=f"Received: {argument}="):
+        keras_archs.get_model("googlenet", **option)
