@@ -1,0 +1,290 @@
+"""DenseNet (Huang, Liu, van der Maaten and Weinberger 2017).
+
+"Densely Connected Convolutional Networks", CVPR 2017, arXiv 1608.06993. Inside a dense
+block every layer receives the concatenation of all earlier maps of the block and adds
+`growth_rate` (k) maps of its own; transition layers between blocks compress the
+channels by theta and halve the resolution.
+
+- ImageNet DenseNet-BC (Table 1): a 7x7/2 convolution and 3x3/2 max pooling, four dense
+  blocks with bottleneck layers (BN-ReLU-1x1 to 4k, BN-ReLU-3x3 to k) and theta = 0.5.
+  `DenseNet121/169/201` are twins of `keras.applications.DenseNet121/169/201` (same
+  layers, names, order and weight shapes); `DenseNet161` (k = 48) and `DenseNet264`
+  have torchvision's counts (DenseNet-264 is Table 1's deepest column, no torchvision
+  model).
+- CIFAR DenseNet (§4.2): a 3x3 convolution to 2k maps (16 without bottleneck), three
+  dense blocks at 32, 16 and 8 pixels. `DenseNetCIFAR` defaults to DenseNet-BC
+  (bottleneck and theta = 0.5, depth L = 6n + 4); `bottleneck=False, compression=1.0`
+  gives the plain DenseNet of the paper (L = 3n + 4, e.g. L = 40, k = 12).
+
+Both come from the same builder; they differ only in the stem and the block counts.
+Stage outputs (for feature pyramids) are named after the keras.applications scheme: the
+dense block's output `conv{stage}_block{layers}_concat` (stages 2-5 on ImageNet, strides
+4-32; 2-4 on CIFAR, strides 1-4), the compressed `pool{stage}_conv` of the transition
+after it (what `keras_archs.feature_extractor` picks by reduction), and `relu`, the
+final pre-activated feature map.
+"""
+
+import dataclasses
+import numbers
+
+import keras
+
+from keras_archs.layers.dense import dense_block, post_activation, transition
+from keras_archs.layers.heads import classifier_head
+from keras_archs.models.base import build_model, check_positive_int, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201", "DenseNet264", "DenseNetCIFAR"]
+
+PAPER = Paper(
+    title="Densely Connected Convolutional Networks",
+    authors="G. Huang, Z. Liu, L. van der Maaten, K. Q. Weinberger",
+    year=2017,
+    arxiv="1608.06993",
+    venue="CVPR 2017",
+)
+# Stride 2 stem, 3x3/2 pooling and three 2x2/2 transitions (keras.applications' minimum).
+IMAGENET_INPUT = InputSpec(default_size=224, min_size=32)
+# Two 2x2/2 transitions.
+CIFAR_INPUT = InputSpec(default_size=32, min_size=4)
+# keras.applications DenseNet's BatchNormalization (momentum 0.99 is Keras' default).
+BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    blocks: tuple
+    growth_rate: int
+    stem_filters: int
+    stem: str  # "imagenet" (7x7/2 conv, 3x3/2 max pool) or "cifar" (3x3 conv)
+
+
+IMAGENET_CONFIGS = {
+    121: _Config(blocks=(6, 12, 24, 16), growth_rate=32, stem_filters=64, stem="imagenet"),
+    161: _Config(blocks=(6, 12, 36, 24), growth_rate=48, stem_filters=96, stem="imagenet"),
+    169: _Config(blocks=(6, 12, 32, 32), growth_rate=32, stem_filters=64, stem="imagenet"),
+    201: _Config(blocks=(6, 12, 48, 32), growth_rate=32, stem_filters=64, stem="imagenet"),
+    264: _Config(blocks=(6, 12, 64, 48), growth_rate=32, stem_filters=64, stem="imagenet"),
+}
+
+
+def _stem(x, config):
+    if config.stem == "cifar":
+        # No BN-ReLU here: the first dense layer pre-activates its input.
+        return keras.layers.Conv2D(
+            config.stem_filters, 3, padding="same", use_bias=False, name="conv1_conv"
+        )(x)
+    # keras.applications leaves its two paddings unnamed; their automatic names are
+    # spelled out so that layer names match the twin whatever was built before.
+    x = keras.layers.ZeroPadding2D(3, name="zero_padding2d")(x)
+    x = keras.layers.Conv2D(config.stem_filters, 7, strides=2, use_bias=False, name="conv1_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN["bn_epsilon"], momentum=BN["bn_momentum"], name="conv1_bn")(x)
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.ZeroPadding2D(1, name="zero_padding2d_1")(x)
+    return keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+
+
+def _densenet(
+    config, compression, bottleneck, dropout_rate, include_top, weights, input_tensor, input_shape,
+    pooling, classes, classifier_activation, name, input_spec,
+):
+    if isinstance(compression, bool) or not isinstance(compression, numbers.Real) or not 0 < compression <= 1:
+        raise ValueError(f"compression must be a number in (0, 1]. Received: compression={compression!r}")
+    if not isinstance(bottleneck, bool):
+        raise ValueError(f"bottleneck must be True or False. Received: bottleneck={bottleneck!r}")
+    check_rate(dropout_rate, "dropout_rate")
+    layer_options = {"bottleneck_width": 4 if bottleneck else 0, "dropout_rate": dropout_rate, **BN}
+
+    def features(x):
+        x = _stem(x, config)
+        last = len(config.blocks) + 1
+        for stage, layers in enumerate(config.blocks, start=2):
+            x = dense_block(x, layers, config.growth_rate, name=f"conv{stage}", **layer_options)
+            if stage < last:
+                x = transition(x, compression, name=f"pool{stage}", dropout_rate=dropout_rate, **BN)
+        return post_activation(x, **BN)
+
+    return build_model(
+        features=features,
+        head=classifier_head,
+        input_spec=input_spec,
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
+
+
+def _imagenet(depth, compression, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
+              classes, classifier_activation, name):
+    return _densenet(
+        IMAGENET_CONFIGS[depth], compression, True, dropout_rate, include_top, weights, input_tensor,
+        input_shape, pooling, classes, classifier_activation, name or f"densenet{depth}", IMAGENET_INPUT,
+    )
+
+
+def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None):
+    return register_model(
+        f"densenet{depth}",
+        family="densenet",
+        paper=PAPER,
+        input_spec=IMAGENET_INPUT,
+        reference=Reference(
+            params=params, source=source, gmacs=gmacs, gmacs_source="TV docs (GFLOPS column)" if gmacs else "",
+            top1=top1, top1_source="Huang 2017 Table 3 (single crop)" if top1 else "",
+        ),
+        preprocessing="torch",
+        twin=twin,
+    )
+
+
+@_register_imagenet(121, 7_978_856, "KA DenseNet121 trainable; TV densenet121", gmacs=2.83, top1=74.98,
+                    twin="DenseNet121")
+def DenseNet121(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, compression=0.5, dropout_rate=0.0,
+):
+    """DenseNet-121 (k = 32, blocks 6-12-24-16), Huang et al. (2017), Table 1.
+
+    Twin of `keras.applications.DenseNet121`.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        compression: theta, the fraction of channels a transition keeps (0.5).
+        dropout_rate: dropout after each convolution of the dense and transition layers
+            (the paper's 0.2 for CIFAR without augmentation; 0 on ImageNet).
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _imagenet(121, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+@_register_imagenet(161, 28_681_000, "TV densenet161", gmacs=7.73, top1=None)
+def DenseNet161(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, compression=0.5, dropout_rate=0.0,
+):
+    """DenseNet-161 (k = 48, 96 stem filters, blocks 6-12-36-24), Huang et al. (2017).
+
+    The wide model of the authors' release and torchvision. Arguments as for `DenseNet121`.
+    """
+    return _imagenet(161, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+@_register_imagenet(169, 14_149_480, "KA DenseNet169 trainable; TV densenet169", gmacs=3.36, top1=76.20,
+                    twin="DenseNet169")
+def DenseNet169(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, compression=0.5, dropout_rate=0.0,
+):
+    """DenseNet-169 (k = 32, blocks 6-12-32-32), Huang et al. (2017), Table 1.
+
+    Twin of `keras.applications.DenseNet169`. Arguments as for `DenseNet121`.
+    """
+    return _imagenet(169, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+@_register_imagenet(201, 20_013_928, "KA DenseNet201 trainable; TV densenet201", gmacs=4.29, top1=77.42,
+                    twin="DenseNet201")
+def DenseNet201(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, compression=0.5, dropout_rate=0.0,
+):
+    """DenseNet-201 (k = 32, blocks 6-12-48-32), Huang et al. (2017), Table 1.
+
+    Twin of `keras.applications.DenseNet201`. Arguments as for `DenseNet121`.
+    """
+    return _imagenet(201, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+@_register_imagenet(
+    264, 33_337_704,
+    "REFERENCES.md: computed by the formula that reproduces TV densenet121/161/169/201 (no TV model)",
+)
+def DenseNet264(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, compression=0.5, dropout_rate=0.0,
+):
+    """DenseNet-264 (k = 32, blocks 6-12-64-48), Huang et al. (2017), Table 1's deepest.
+
+    Arguments as for `DenseNet121`.
+    """
+    return _imagenet(264, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+def _cifar_config(depth, growth_rate, bottleneck):
+    check_positive_int(depth, "depth")
+    check_positive_int(growth_rate, "growth_rate")
+    # Three blocks, a stem convolution, two transitions and the classifier: L = 3 * m * n + 4
+    # with m = 2 convolutions per bottleneck layer, 1 without.
+    convs_per_layer = 2 if bottleneck else 1
+    if depth <= 4 or (depth - 4) % (3 * convs_per_layer):
+        raise ValueError(
+            f"depth must be {3 * convs_per_layer}n + 4 (n >= 1) for bottleneck={bottleneck}. "
+            f"Received: depth={depth!r}"
+        )
+    layers = (depth - 4) // (3 * convs_per_layer)
+    # §3, Implementation details: 2k stem maps for DenseNet-BC, 16 otherwise.
+    stem_filters = 2 * growth_rate if bottleneck else 16
+    return _Config(blocks=(layers,) * 3, growth_rate=growth_rate, stem_filters=stem_filters, stem="cifar")
+
+
+def _register_cifar(name, params, defaults, top1):
+    return register_model(
+        name,
+        family="densenet",
+        paper=PAPER,
+        input_spec=CIFAR_INPUT,
+        reference=Reference(params=params, source="IMG densenet_cifar (CIFAR-10)", classes=10,
+                            top1=top1, top1_source="Huang 2017 Table 2 (C10+)"),
+        preprocessing="unit",
+        defaults=defaults,
+    )
+
+
+@_register_cifar("densenet_bc100_k12", 769_162, {}, 95.49)
+@_register_cifar("densenet_bc190_k40", 25_624_430, {"depth": 190, "growth_rate": 40}, 96.54)
+def DenseNetCIFAR(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=10, classifier_activation="softmax", name=None, depth=100, growth_rate=12, bottleneck=True,
+    compression=0.5, dropout_rate=0.0,
+):
+    """The CIFAR DenseNet of Huang et al. (2017), §4.2: three dense blocks on 32x32 input.
+
+    The default is DenseNet-BC (L = 100, k = 12); `bottleneck=False, compression=1.0` is the
+    plain DenseNet (e.g. `depth=40, growth_rate=12`).
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        depth: L, counting convolutions and the classifier: 6n + 4 with bottleneck,
+            3n + 4 without.
+        growth_rate: k.
+        bottleneck: the 1x1 bottleneck layers of DenseNet-B.
+        compression: theta of the transitions (0.5 for DenseNet-C/BC, 1 for none).
+        dropout_rate: dropout after each convolution (0.2 in the paper without augmentation).
+
+    Returns:
+        A `keras.Model`.
+    """
+    if not isinstance(bottleneck, bool):
+        raise ValueError(f"bottleneck must be True or False. Received: bottleneck={bottleneck!r}")
+    config = _cifar_config(depth, growth_rate, bottleneck)
+    default_name = f"densenet_bc{depth}_k{growth_rate}" if bottleneck else f"densenet{depth}_k{growth_rate}"
+    return _densenet(
+        config, compression, bottleneck, dropout_rate, include_top, weights, input_tensor, input_shape,
+        pooling, classes, classifier_activation, name or default_name, CIFAR_INPUT,
+    )

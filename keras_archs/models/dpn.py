@@ -1,0 +1,202 @@
+"""Dual Path Networks (Chen, Li, Xiao, Jin, Yan and Feng 2017).
+
+"Dual Path Networks", NeurIPS 2017, arXiv 1707.01629. Each block is a ResNeXt-style
+grouped bottleneck (1x1, grouped 3x3, 1x1, pre-activation) whose output is split: one
+part is added to a residual path (feature re-use), the other concatenated to a densely
+connected path (feature exploration), so the network is a ResNet and a DenseNet that
+share their bottleneck layers (§3-4).
+
+Configurations follow the authors' MXNet models (cypw/DPNs), as timm and imgclsmob do:
+stem filters, bottleneck width k_r, cardinality G, blocks per stage and the dense
+increment of each stage. DPN-68 has a 3x3 stem and a 4x narrower residual path.
+Projection blocks open each stage (strided from stage 3 on). The final BN-activation
+uses ReLU as the MXNet model does (timm's port uses ELU there; the parameters are the
+same). BatchNormalization epsilon is MXNet's 1e-3.
+
+`drop_path_rate` adds stochastic depth (Huang et al. 2016) to the residual increment of
+every block, with the linear decay rule over all blocks; 0 (the default) is the paper's
+network. Stage outputs: `conv{stage}_block{n}_out`, the concatenation of both paths after
+a stage's last block (strides 4, 8, 16, 32 for stages 2-5); `relu` is the final map.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.dense import dual_path_block, post_activation
+from keras_archs.layers.heads import classifier_head
+from keras_archs.layers.regularization import drop_path_rates
+from keras_archs.models.base import build_model, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["DPN68", "DPN92", "DPN98", "DPN107", "DPN131"]
+
+PAPER = Paper(
+    title="Dual Path Networks",
+    authors="Y. Chen, J. Li, H. Xiao, X. Jin, S. Yan, J. Feng",
+    year=2017,
+    arxiv="1707.01629",
+    venue="NeurIPS 2017",
+)
+# A stride-2 stem, stride-2 max pooling and three strided stages.
+INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+BN = {"bn_epsilon": 1e-3, "bn_momentum": 0.9}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    stem_filters: int
+    bottleneck_width: int  # k_r: bottleneck filters of stage 2, doubled per stage
+    groups: int
+    blocks: tuple
+    increments: tuple
+    small: bool = False  # DPN-68: 3x3 stem, residual path 64 * 2^i instead of 256 * 2^i
+
+
+CONFIGS = {
+    68: _Config(10, 128, 32, (3, 4, 12, 3), (16, 32, 32, 64), small=True),
+    92: _Config(64, 96, 32, (3, 4, 20, 3), (16, 32, 24, 128)),
+    98: _Config(96, 160, 40, (3, 6, 20, 3), (16, 32, 32, 128)),
+    107: _Config(128, 200, 50, (4, 8, 20, 3), (20, 64, 64, 128)),
+    131: _Config(128, 160, 40, (4, 8, 28, 3), (16, 32, 32, 128)),
+}
+
+
+def _features(x, config, drop_path_rate):
+    stem_kernel = 3 if config.small else 7
+    x = keras.layers.ZeroPadding2D(stem_kernel // 2, name="conv1_pad")(x)
+    x = conv_bn_act(x, config.stem_filters, stem_kernel, strides=2, padding="valid", name="conv1", **BN)
+    # Zero padding equals PyTorch's -inf padding here: the input is non-negative after ReLU.
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+
+    residual_base = 64 if config.small else 256
+    rates = iter(drop_path_rates(drop_path_rate, sum(config.blocks)))
+    for index, (blocks, increment) in enumerate(zip(config.blocks, config.increments)):
+        stage = index + 2
+        paths = None
+        for block in range(1, blocks + 1):
+            x, paths = dual_path_block(
+                x,
+                paths,
+                name=f"conv{stage}_block{block}",
+                bottleneck_filters=config.bottleneck_width * 2**index,
+                residual_filters=residual_base * 2**index,
+                increment=increment,
+                groups=config.groups,
+                strides=2 if block == 1 and stage > 2 else 1,
+                drop_path_rate=next(rates),
+                **BN,
+            )
+    return post_activation(x, **BN)
+
+
+def _dpn(depth, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+         classifier_activation, name):
+    check_rate(drop_path_rate, "drop_path_rate")
+    return build_model(
+        features=lambda x: _features(x, CONFIGS[depth], drop_path_rate),
+        head=classifier_head,
+        input_spec=INPUT_SPEC,
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        name=name or f"dpn{depth}",
+    )
+
+
+def _register(depth, params, source, gmacs=None, gmacs_source="", top1=None):
+    return register_model(
+        f"dpn{depth}",
+        family="dpn",
+        paper=PAPER,
+        input_spec=INPUT_SPEC,
+        reference=Reference(
+            params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source, top1=top1,
+            top1_source="cypw/DPNs (single crop 224)" if top1 else "",
+        ),
+        preprocessing="torch",
+    )
+
+
+@_register(68, 12_611_602, "IMG dpn68; cypw/DPNs", gmacs=2.35, gmacs_source="IMG dpn68", top1=76.43)
+def DPN68(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, drop_path_rate=0.0,
+):
+    """DPN-68 (3x3 stem of 10 filters, k_r = 128, G = 32), Chen et al. (2017).
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        drop_path_rate: stochastic-depth drop probability of the last block's residual
+            increment (linear decay over blocks); 0 disables it.
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _dpn(68, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+@_register(
+    92, 37_668_392,
+    "hand arithmetic over timm dpn.py's DPN-92 layers (tests/test_dpn.py; the same formula gives IMG's "
+    "dpn68/98/107/131 exactly); timm reports 37.67M",
+    gmacs=6.5, gmacs_source="timm dpn92.mx_in1k model card", top1=79.27,
+)
+def DPN92(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, drop_path_rate=0.0,
+):
+    """DPN-92 (k_r = 96, G = 32, blocks 3-4-20-3), Chen et al. (2017), Table 1.
+
+    Arguments as for `DPN68`.
+    """
+    return _dpn(92, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+@_register(98, 61_570_728, "IMG dpn98; cypw/DPNs", gmacs=11.7, gmacs_source="IMG dpn98", top1=79.85)
+def DPN98(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, drop_path_rate=0.0,
+):
+    """DPN-98 (k_r = 160, G = 40, blocks 3-6-20-3), Chen et al. (2017), Table 1.
+
+    Arguments as for `DPN68`.
+    """
+    return _dpn(98, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+@_register(107, 86_917_800, "IMG dpn107 (pytorchcv dpn.py weight-count test)")
+def DPN107(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, drop_path_rate=0.0,
+):
+    """DPN-107 (128 stem filters, k_r = 200, G = 50, blocks 4-8-20-3), Chen et al. (2017).
+
+    Arguments as for `DPN68`.
+    """
+    return _dpn(107, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+@_register(131, 79_254_504, "IMG dpn131; cypw/DPNs", gmacs=16.1, gmacs_source="IMG dpn131")
+def DPN131(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, drop_path_rate=0.0,
+):
+    """DPN-131 (128 stem filters, k_r = 160, G = 40, blocks 4-8-28-3), Chen et al. (2017).
+
+    Arguments as for `DPN68`.
+    """
+    return _dpn(131, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
