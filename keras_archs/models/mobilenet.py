@@ -1,0 +1,383 @@
+"""MobileNet v1 (Howard et al. 2017), v2 (Sandler et al. 2018) and v3 (Howard et al. 2019).
+
+- "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+  2017, arXiv 1704.04861: a stack of depthwise-separable convolutions (Table 1) with a
+  width multiplier `alpha` and, for the depthwise convolutions, `depth_multiplier`.
+  The resolution multiplier of the paper is the input size (128, 160, 192 or 224).
+- "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018, arXiv 1801.04381:
+  inverted residual blocks with linear bottlenecks (Table 2).
+- "Searching for MobileNetV3", ICCV 2019, arXiv 1905.02244: the searched Large and Small
+  networks (Tables 1 and 2) with hard-swish and squeeze-and-excitation; `minimalistic`
+  drops both (and the 5x5 kernels), as in the TF-slim "minimalistic" models.
+
+All four are twins of `keras.applications` MobileNet, MobileNetV2, MobileNetV3Small and
+MobileNetV3Large: same layers, order, names and weight shapes. As there, MobileNetV3 has
+its input scaling inside (`include_preprocessing=True`: a Rescaling layer maps [0, 255]
+to [-1, 1]); v1 and v2 expect inputs already scaled to [-1, 1].
+"""
+
+import dataclasses
+import numbers
+from typing import Optional
+
+import keras
+
+from keras_archs.layers.mobile import (
+    AutoNames,
+    depthwise_separable_block,
+    hard_sigmoid,
+    inverted_residual,
+    make_divisible,
+)
+from keras_archs.models.base import build_model, check_positive_int, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["MobileNet", "MobileNetV2", "MobileNetV3Large", "MobileNetV3Small"]
+
+PAPER_V1 = Paper(
+    title="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+    authors="A. G. Howard, M. Zhu, B. Chen, D. Kalenichenko, W. Wang, T. Weyand, M. Andreetto, H. Adam",
+    year=2017,
+    arxiv="1704.04861",
+)
+PAPER_V2 = Paper(
+    title="MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+    authors="M. Sandler, A. Howard, M. Zhu, A. Zhmoginov, L.-C. Chen",
+    year=2018,
+    arxiv="1801.04381",
+    venue="CVPR 2018",
+)
+PAPER_V3 = Paper(
+    title="Searching for MobileNetV3",
+    authors="A. Howard, M. Sandler, G. Chu, L.-C. Chen, B. Chen, M. Tan, W. Wang, Y. Zhu, R. Pang, "
+    "V. Vasudevan, Q. V. Le, H. Adam",
+    year=2019,
+    arxiv="1905.02244",
+    venue="ICCV 2019",
+)
+# Five stride-2 stages; keras.applications accepts 32 pixels and more.
+INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+
+# MobileNet v1, Table 1: (pointwise filters, depthwise stride) of the 13 separable blocks.
+V1_BLOCKS = (
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+)
+
+# MobileNet v2, Table 2: (expansion t, output channels c, repeats n, first stride s).
+V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+V2_LAST_FILTERS = 1280
+
+
+@dataclasses.dataclass(frozen=True)
+class _V3Block:
+    """One MobileNetV3 block (Tables 1 and 2). `kernel_size=None` and `hard_swish=None`
+    take the model-wide choice (5x5 and hard-swish; 3x3 and ReLU when minimalistic)."""
+
+    expansion: float
+    filters: int
+    strides: int
+    squeeze_excite: bool
+    kernel_size: Optional[int] = None
+    hard_swish: Optional[bool] = None
+
+
+def _relu_block(expansion, filters, strides, squeeze_excite, kernel_size=None):
+    return _V3Block(expansion, filters, strides, squeeze_excite, kernel_size, hard_swish=False)
+
+
+V3_SMALL = (
+    _relu_block(1, 16, 2, True, 3),
+    _relu_block(72 / 16, 24, 2, False, 3),
+    _relu_block(88 / 24, 24, 1, False, 3),
+    _V3Block(4, 40, 2, True),
+    _V3Block(6, 40, 1, True),
+    _V3Block(6, 40, 1, True),
+    _V3Block(3, 48, 1, True),
+    _V3Block(3, 48, 1, True),
+    _V3Block(6, 96, 2, True),
+    _V3Block(6, 96, 1, True),
+    _V3Block(6, 96, 1, True),
+)
+V3_LARGE = (
+    _relu_block(1, 16, 1, False, 3),
+    _relu_block(4, 24, 2, False, 3),
+    _relu_block(3, 24, 1, False, 3),
+    _relu_block(3, 40, 2, True),
+    _relu_block(3, 40, 1, True),
+    _relu_block(3, 40, 1, True),
+    _V3Block(6, 80, 2, False, 3),
+    _V3Block(2.5, 80, 1, False, 3),
+    _V3Block(2.3, 80, 1, False, 3),
+    _V3Block(2.3, 80, 1, False, 3),
+    _V3Block(6, 112, 1, True, 3),
+    _V3Block(6, 112, 1, True, 3),
+    _V3Block(6, 160, 2, True),
+    _V3Block(6, 160, 1, True),
+    _V3Block(6, 160, 1, True),
+)
+V3_SE_RATIO = 0.25
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
+        raise ValueError(f"alpha must be a positive number. Received: alpha={alpha!r}")
+
+
+def _check_bool(value, argument):
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
+
+
+def _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
+           classifier_activation, name):
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
+        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+def _relu6(x, stem):
+    return keras.layers.ReLU(6.0, name=f"{stem}_relu")(x)
+
+
+@register_model(
+    "mobilenet",
+    family="mobilenet",
+    paper=PAPER_V1,
+    input_spec=INPUT_SPEC,
+    reference=Reference(
+        params=4_231_976, source="KA MobileNet", gmacs=0.569, gmacs_source="Howard 2017, Table 8 (569M mult-adds)",
+        top1=70.9, top1_source="TF MobileNet README",
+    ),
+    preprocessing="tf",
+    twin="MobileNet",
+)
+def MobileNet(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, alpha=1.0, depth_multiplier=1,
+    dropout_rate=1e-3,
+):
+    """MobileNet v1 (Howard et al. 2017), twin of `keras.applications.MobileNet`.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        alpha: width multiplier (§4.2): every layer gets `int(filters * alpha)` filters.
+        depth_multiplier: channel multiplier of the depthwise convolutions.
+        dropout_rate: dropout before the classifier (`dropout` in keras.applications).
+
+    Returns:
+        A `keras.Model`.
+    """
+    _check_alpha(alpha)
+    check_positive_int(depth_multiplier, "depth_multiplier")
+    check_rate(dropout_rate, "dropout_rate")
+
+    def features(x):
+        x = keras.layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(x)
+        x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+        x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
+        for block_id, (filters, strides) in enumerate(V1_BLOCKS, start=1):
+            x = depthwise_separable_block(
+                x, int(filters * alpha), block_id=block_id, strides=strides, depth_multiplier=depth_multiplier
+            )
+        return x
+
+    def head(x, *, classes, classifier_activation):
+        # The classifier is a 1x1 convolution on the pooled map, as in the TF-slim checkpoints.
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+        x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
+        x = keras.layers.Conv2D(classes, 1, padding="same", name="conv_preds")(x)
+        x = keras.layers.Reshape((classes,), name="reshape_2")(x)
+        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+
+    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
+                  classifier_activation, name or "mobilenet")
+
+
+@register_model(
+    "mobilenet_v2",
+    family="mobilenet",
+    paper=PAPER_V2,
+    input_spec=INPUT_SPEC,
+    reference=Reference(
+        params=3_504_872, source="KA MobileNetV2; TV mobilenet_v2", gmacs=0.301, gmacs_source="TV mobilenet_v2",
+        top1=71.8, top1_source="TF MobileNet v2 README",
+    ),
+    preprocessing="tf",
+    twin="MobileNetV2",
+)
+def MobileNetV2(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, alpha=1.0,
+):
+    """MobileNet v2 (Sandler et al. 2018), twin of `keras.applications.MobileNetV2`.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications`.
+        alpha: width multiplier; channels are rounded to multiples of 8, and the last
+            1x1 convolution keeps 1280 channels unless `alpha > 1` (§6.1).
+
+    Returns:
+        A `keras.Model`.
+    """
+    _check_alpha(alpha)
+
+    def features(x):
+        x = keras.layers.Conv2D(
+            make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1"
+        )(x)
+        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="bn_Conv1")(x)
+        x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
+        block_id = 0
+        for expansion, filters, repeats, first_strides in V2_STAGES:
+            for repeat in range(repeats):
+                x = inverted_residual(
+                    x,
+                    expanded_filters=expansion * x.shape[-1],
+                    filters=make_divisible(int(filters * alpha)),
+                    strides=first_strides if repeat == 0 else 1,
+                    expand=block_id > 0,
+                    prefix=f"block_{block_id}_" if block_id else "expanded_conv_",
+                    activation=_relu6,
+                    bn_suffix="_BN",
+                    pad_suffix="pad",
+                )
+                block_id += 1
+        last_filters = make_divisible(V2_LAST_FILTERS * alpha) if alpha > 1.0 else V2_LAST_FILTERS
+        x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
+        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
+        return keras.layers.ReLU(6.0, name="out_relu")(x)
+
+    def head(x, *, classes, classifier_activation):
+        x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+        return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
+                  classifier_activation, name or "mobilenet_v2")
+
+
+def _mobilenet_v3(
+    blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing, include_top, weights,
+    input_tensor, input_shape, pooling, classes, classifier_activation, name,
+):
+    _check_alpha(alpha)
+    _check_bool(minimalistic, "minimalistic")
+    check_rate(dropout_rate, "dropout_rate")
+    _check_bool(include_preprocessing, "include_preprocessing")
+    # keras.applications leaves the activations, the rescaling and parts of the head
+    # unnamed; the twin reproduces the names Keras gives them.
+    auto = AutoNames()
+
+    def relu(x, stem=None):
+        return keras.layers.ReLU(name=auto("re_lu"))(x)
+
+    def hard_swish(x, stem=None):
+        return keras.layers.Activation("hard_swish", name=auto("activation"))(x)
+
+    def gate(x):
+        return hard_sigmoid(x, name=auto("re_lu"))
+
+    model_activation = relu if minimalistic else hard_swish
+
+    def features(x):
+        if include_preprocessing:
+            x = keras.layers.Rescaling(scale=1.0 / 127.5, offset=-1.0, name=auto("rescaling"))(x)
+        x = keras.layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="conv")(x)
+        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="conv_bn")(x)
+        x = model_activation(x)
+        for block_id, block in enumerate(blocks):
+            prefix = f"expanded_conv_{block_id}_" if block_id else "expanded_conv_"
+            expanded = make_divisible(x.shape[-1] * block.expansion)
+            use_se = block.squeeze_excite and not minimalistic
+            use_hard_swish = not minimalistic if block.hard_swish is None else block.hard_swish
+            x = inverted_residual(
+                x,
+                expanded_filters=expanded,
+                filters=make_divisible(block.filters * alpha),
+                kernel_size=block.kernel_size or (3 if minimalistic else 5),
+                strides=block.strides,
+                expand=block_id > 0,
+                prefix=prefix,
+                activation=hard_swish if use_hard_swish else relu,
+                se_filters=make_divisible(expanded * V3_SE_RATIO) if use_se else None,
+                se_activation=lambda t, prefix=prefix: keras.layers.ReLU(name=f"{prefix}squeeze_excite_relu")(t),
+                se_gate=gate,
+            )
+        x = keras.layers.Conv2D(make_divisible(x.shape[-1] * 6), 1, padding="same", use_bias=False, name="conv_1")(x)
+        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="conv_1_bn")(x)
+        return model_activation(x)
+
+    def head(x, *, classes, classifier_activation):
+        # Howard 2019, §5.3: the last feature layer comes after the pooling, which makes
+        # it cheap; it is a 1x1 convolution on the pooled map.
+        filters = make_divisible(last_point_filters * alpha) if alpha > 1.0 else last_point_filters
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name=auto("global_average_pooling2d"))(x)
+        x = keras.layers.Conv2D(filters, 1, padding="same", name="conv_2")(x)
+        x = model_activation(x)
+        if dropout_rate > 0:
+            x = keras.layers.Dropout(dropout_rate, name=auto("dropout"))(x)
+        x = keras.layers.Conv2D(classes, 1, padding="same", name="logits")(x)
+        x = keras.layers.Flatten(name=auto("flatten"))(x)
+        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+
+    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
+                  classifier_activation, name)
+
+
+def _register_v3(name, params, gmacs, paper_mmacs, twin):
+    return register_model(
+        name,
+        family="mobilenet",
+        paper=PAPER_V3,
+        input_spec=INPUT_SPEC,
+        reference=Reference(params=params, source=f"KA {twin}", gmacs=gmacs,
+                            gmacs_source=f"TV {name} (Howard 2019, Table 3: {paper_mmacs}M)"),
+        # With include_preprocessing=True (the default, as keras.applications) the model
+        # takes [0, 255] pixels; "tf" is the scaling for include_preprocessing=False.
+        preprocessing="tf",
+        twin=twin,
+    )
+
+
+@_register_v3("mobilenet_v3_small", 2_542_856, 0.057, 56, "MobileNetV3Small")
+def MobileNetV3Small(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, alpha=1.0, minimalistic=False,
+    dropout_rate=0.2, include_preprocessing=True,
+):
+    """MobileNetV3-Small (Howard et al. 2019, Table 2), twin of `keras.applications.MobileNetV3Small`.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications`.
+        alpha: width multiplier of the blocks (multiples of 8).
+        minimalistic: no squeeze-excite, no hard-swish, 3x3 kernels only.
+        dropout_rate: dropout before the logits convolution.
+        include_preprocessing: a Rescaling layer maps inputs in [0, 255] to [-1, 1].
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _mobilenet_v3(V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, include_top,
+                         weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+                         name or "mobilenet_v3_small")
+
+
+@_register_v3("mobilenet_v3_large", 5_483_032, 0.217, 219, "MobileNetV3Large")
+def MobileNetV3Large(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, alpha=1.0, minimalistic=False,
+    dropout_rate=0.2, include_preprocessing=True,
+):
+    """MobileNetV3-Large (Howard et al. 2019, Table 1), twin of `keras.applications.MobileNetV3Large`.
+
+    Arguments as for `MobileNetV3Small`.
+    """
+    return _mobilenet_v3(V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, include_top,
+                         weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+                         name or "mobilenet_v3_large")

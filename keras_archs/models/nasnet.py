@@ -1,0 +1,235 @@
+"""NASNet-A (Zoph et al. 2018) and AmoebaNet-A (Real et al. 2019): searched cells as data.
+
+- "Learning Transferable Architectures for Scalable Image Recognition", Zoph, Vasudevan,
+  Shlens and Le, CVPR 2018, arXiv 1707.07012: normal and reduction cells found by
+  reinforcement learning (Fig. 4), stacked N times per stage with F filters
+  (`NASNet-A (N @ 24F)` in the paper's notation). `nasnet_mobile` (4 @ 1056) and
+  `nasnet_large` (6 @ 4032) are twins of keras.applications NASNetMobile/NASNetLarge.
+- "Regularized Evolution for Image Classifier Architecture Search", Real, Aggarwal,
+  Huang and Le, AAAI 2019, arXiv 1802.01548: the same search space searched by aging
+  evolution; AmoebaNet-A's cells (Fig. 4) go through the same builder, only the
+  `Genotype` differs.
+
+The cells are built by `keras_archs.layers.nas` from a `Genotype`: for every node its two
+(operation, input) pairs. `NASNet(genotype=..., num_cells=..., filters=...)` builds any
+other genotype in the same macro-architecture.
+"""
+
+import keras
+
+from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
+from keras_archs.models.base import build_model, check_positive_int
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["AmoebaNet", "NASNet", "NASNetLarge"]
+
+PAPER_NASNET = Paper(
+    title="Learning Transferable Architectures for Scalable Image Recognition",
+    authors="B. Zoph, V. Vasudevan, J. Shlens, Q. V. Le",
+    year=2018,
+    arxiv="1707.07012",
+    venue="CVPR 2018",
+)
+PAPER_AMOEBANET = Paper(
+    title="Regularized Evolution for Image Classifier Architecture Search",
+    authors="E. Real, A. Aggarwal, Y. Huang, Q. V. Le",
+    year=2019,
+    arxiv="1802.01548",
+    venue="AAAI 2019",
+)
+# Stem stride 2 and four reduction cells: a 32-pixel input ends at 1x1.
+INPUT_SPEC_MOBILE = InputSpec(default_size=224, min_size=32)
+INPUT_SPEC_LARGE = InputSpec(default_size=331, min_size=32)
+
+# NASNet-A, Zoph 2018 Fig. 4, as keras.applications builds it. The labels reproduce the
+# layer names of keras.applications' reduction cell (and so its weight files).
+NASNET_A = Genotype(
+    normal=CellGenotype(
+        nodes=(
+            Node(("sep_conv_5x5", 1), ("sep_conv_3x3", 0)),
+            Node(("sep_conv_5x5", 0), ("sep_conv_3x3", 0)),
+            Node(("avg_pool_3x3", 1), ("identity", 0)),
+            Node(("avg_pool_3x3", 0), ("avg_pool_3x3", 0)),
+            Node(("sep_conv_3x3", 1), ("identity", 1)),
+        ),
+        concat=(0, 2, 3, 4, 5, 6),
+    ),
+    reduction=CellGenotype(
+        nodes=(
+            Node(("sep_conv_5x5", 1), ("sep_conv_7x7", 0)),
+            Node(("max_pool_3x3", 1), ("sep_conv_7x7", 0)),
+            Node(("avg_pool_3x3", 1), ("sep_conv_5x5", 0), add_label="reduction_add3"),
+            Node(("identity", 3), ("avg_pool_3x3", 2), right_label="reduction_left4", add_label=AUTO),
+            Node(("sep_conv_3x3", 2), ("max_pool_3x3", 1), left_label="reduction_left4",
+                 right_label="reduction_right5", add_label="reduction_add4"),
+        ),
+        concat=(3, 4, 5, 6),
+    ),
+)
+
+# AmoebaNet-A, Real 2019 Fig. 4, transcribed from tensorflow/tpu
+# models/official/amoeba_net/model_specs.py ("amoeba_net_a": operations, hidden-state
+# indices, and the unused states that the cell concatenates). There "none" is identity,
+# "separable_KxK_2" two ReLU-separable-BN layers and "1x7_7x1" a 1x7 then a 7x1 convolution.
+AMOEBANET_A = Genotype(
+    normal=CellGenotype(
+        nodes=(
+            Node(("avg_pool_3x3", 0), ("max_pool_3x3", 0)),
+            Node(("sep_conv_3x3", 1), ("identity", 1)),
+            Node(("identity", 0), ("avg_pool_3x3", 1)),
+            Node(("sep_conv_3x3", 0), ("sep_conv_5x5", 2)),
+            Node(("avg_pool_3x3", 5), ("sep_conv_3x3", 0)),
+        ),
+        concat=(1, 3, 4, 6),
+    ),
+    reduction=CellGenotype(
+        nodes=(
+            Node(("sep_conv_3x3", 1), ("avg_pool_3x3", 0)),
+            Node(("max_pool_3x3", 0), ("sep_conv_7x7", 2)),
+            Node(("max_pool_3x3", 1), ("max_pool_3x3", 0)),
+            Node(("sep_conv_3x3", 4), ("conv_1x7_7x1", 0)),
+            Node(("avg_pool_3x3", 1), ("sep_conv_7x7", 0)),
+        ),
+        concat=(2, 3, 4, 5, 6),
+    ),
+)
+
+
+def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, include_top, weights,
+            input_tensor, input_shape, pooling, classes, classifier_activation, name):
+    if not isinstance(genotype, Genotype):
+        raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
+    genotype.validate()
+    check_positive_int(num_cells, "num_cells")
+    check_positive_int(filters, "filters")
+    check_positive_int(stem_filters, "stem_filters")
+    if filters < 4:
+        raise ValueError(f"filters must be at least 4 (the first stem cell uses F // 4). Received: filters={filters!r}")
+    if not isinstance(skip_reduction, bool):
+        raise ValueError(f"skip_reduction must be True or False. Received: skip_reduction={skip_reduction!r}")
+    auto_names = []
+
+    def features(x):
+        x, builder = nas_features(
+            x, genotype, num_cells=num_cells, filters=filters, stem_filters=stem_filters,
+            skip_reduction=skip_reduction,
+        )
+        auto_names.append(builder.auto)
+        return x
+
+    def head(x, *, classes, classifier_activation):
+        x = keras.layers.GlobalAveragePooling2D(name=auto_names[0]("global_average_pooling2d"))(x)
+        return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return build_model(
+        features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
+        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+@register_model(
+    "nasnet_mobile",
+    family="nasnet",
+    paper=PAPER_NASNET,
+    input_spec=INPUT_SPEC_MOBILE,
+    reference=Reference(
+        params=5_289_978, source="KA NASNetMobile", gmacs=0.564, gmacs_source="Zoph 2018, Table 2 (564M mult-adds)",
+        top1=74.0, top1_source="TF NASNet README",
+    ),
+    preprocessing="tf",
+    twin="NASNetMobile",
+)
+def NASNet(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, genotype=NASNET_A, num_cells=4, filters=44,
+    stem_filters=32, skip_reduction=False,
+):
+    """A NASNet-style network from any genotype; by default NASNet-A Mobile (4 @ 1056).
+
+    The defaults build the twin of `keras.applications.NASNetMobile`. Default input 224.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        genotype: a `keras_archs.layers.nas.Genotype` (normal and reduction cells).
+        num_cells: N, normal cells per stack (three stacks).
+        filters: F, filters of the first stack (the paper's penultimate width is 24F
+            for NASNet-A); the stem cells use F // 4 and F // 2.
+        stem_filters: filters of the 3x3/2 stem convolution.
+        skip_reduction: whether the cell after a reduction reads the cell before it.
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, INPUT_SPEC_MOBILE, include_top,
+                   weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+                   name or "nasnet_mobile")
+
+
+@register_model(
+    "nasnet_large",
+    family="nasnet",
+    paper=PAPER_NASNET,
+    input_spec=INPUT_SPEC_LARGE,
+    reference=Reference(
+        params=88_753_150, source="KA NASNetLarge", gmacs=23.8, gmacs_source="Zoph 2018, Table 2 (23.8B mult-adds)",
+        top1=82.7, top1_source="TF NASNet README",
+    ),
+    preprocessing="tf",
+    twin="NASNetLarge",
+)
+def NASNetLarge(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None,
+):
+    """NASNet-A Large (6 @ 4032; Zoph 2018, Table 2), twin of `keras.applications.NASNetLarge`.
+
+    N=6, F=168, a 96-filter stem, default input 331; the cell after a reduction reads
+    the cell before the reduction, as keras.applications builds it.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications`.
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _nasnet(NASNET_A, 6, 168, 96, True, INPUT_SPEC_LARGE, include_top, weights, input_tensor, input_shape,
+                   pooling, classes, classifier_activation, name or "nasnet_large")
+
+
+@register_model(
+    "amoebanet_a",
+    family="nasnet",
+    paper=PAPER_AMOEBANET,
+    input_spec=INPUT_SPEC_MOBILE,
+    reference=Reference(
+        gmacs=0.555, gmacs_source="Real 2019, Table 2: AmoebaNet-A (N=4, F=50), 5.1M parameters, 555M mult-adds",
+        top1=74.5, top1_source="Real 2019, Table 2",
+    ),
+    preprocessing="tf",
+)
+def AmoebaNet(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, num_cells=4, filters=50,
+):
+    """AmoebaNet-A (Real et al. 2019) in the NASNet macro-architecture.
+
+    The default is the paper's mobile-size AmoebaNet-A (N=4, F=50; Table 2: 5.1M
+    parameters, 555M multiply-adds, 74.5% top-1); the large one is N=6, F=190
+    (86.7M parameters). Stem as NASNet-A Mobile (32 filters); the cell after a
+    reduction reads the reduction's input, as in tensorflow/tpu's AmoebaNet.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications`.
+        num_cells: N, normal cells per stack.
+        filters: F, filters of the first stack; the stem cells use F // 4 and F // 2.
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _nasnet(AMOEBANET_A, num_cells, filters, 32, False, INPUT_SPEC_MOBILE, include_top, weights,
+                   input_tensor, input_shape, pooling, classes, classifier_activation, name or "amoebanet_a")

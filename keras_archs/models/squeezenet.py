@@ -1,0 +1,128 @@
+"""SqueezeNet (Iandola et al. 2016).
+
+"SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
+2016, arXiv 1602.07360. A stem convolution, then Fire modules (a 1x1 "squeeze" layer
+feeding 1x1 and 3x3 "expand" layers, §3.2) with max pooling between groups, and no
+dense layer: dropout 0.5, a 1x1 convolution to one map per class, ReLU and global
+average pooling (§3.3, Table 1).
+
+- `squeezenet1_0`: the paper's Table 1 network (96 7x7/2 stem, pooling after conv1,
+  fire4 and fire8); 1,248,424 parameters.
+- `squeezenet1_1`: the v1.1 of the authors' repository (64 3x3/2 stem, pooling after
+  conv1, fire3 and fire5), 2.4x less computation at the same accuracy; 1,235,496.
+
+Counts as torchvision's `squeezenet1_0/1_1`, whose max pooling rounds up (`ceil_mode`);
+here the pooled side is rounded up too where the input size is known.
+"""
+
+import keras
+
+from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.mobile import fire_module
+from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = ["SqueezeNet"]
+
+PAPER = Paper(
+    title="SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
+    authors="F. N. Iandola, S. Han, M. W. Moskewicz, K. Ashraf, W. J. Dally, K. Keutzer",
+    year=2016,
+    arxiv="1602.07360",
+)
+# The stem (stride 2) and three 3x3/2 poolings leave a 1x1 map at 32-35 pixels.
+INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+
+# (squeeze, expand 1x1, expand 3x3) of fire2..fire9, Table 1.
+FIRES = (
+    (16, 64, 64), (16, 64, 64), (32, 128, 128), (32, 128, 128),
+    (48, 192, 192), (48, 192, 192), (64, 256, 256), (64, 256, 256),
+)
+# (stem filters, stem kernel, fire modules after which to pool): v1.0 is Table 1;
+# v1.1 moves the poolings earlier.
+VERSIONS = {
+    "1_0": (96, 7, (4, 8)),
+    "1_1": (64, 3, (3, 5)),
+}
+
+
+def _ceil_max_pool(x, *, name):
+    """3x3/2 max pooling that rounds the output side up, as PyTorch's `ceil_mode=True`.
+
+    The inputs are ReLU outputs (>= 0), so a zero row/column on the bottom/right acts as
+    the -inf padding of the rounded-up window.
+    """
+    extra = tuple(0 if side is None else (side - 3) % 2 for side in x.shape[1:3])
+    if any(extra):
+        x = keras.layers.ZeroPadding2D(((0, extra[0]), (0, extra[1])), name=f"{name}_pad")(x)
+    return keras.layers.MaxPooling2D(3, strides=2, name=name)(x)
+
+
+def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                classifier_activation, name):
+    check_choice(version, tuple(VERSIONS), "version")
+    check_rate(dropout_rate, "dropout_rate")
+    stem_filters, stem_kernel, pool_after = VERSIONS[version]
+
+    def features(x):
+        x = conv_bn_act(x, stem_filters, stem_kernel, strides=2, padding="valid", norm=False, name="conv1",
+                        conv_suffix="")
+        x = _ceil_max_pool(x, name="pool1")
+        for index, filters in enumerate(FIRES, start=2):
+            x = fire_module(x, *filters, name=f"fire{index}")
+            if index in pool_after:
+                x = _ceil_max_pool(x, name=f"pool{index}")
+        return x
+
+    def head(x, *, classes, classifier_activation):
+        # conv10 of Table 1 has a ReLU before the pooling (the Caffe model's relu_conv10).
+        if dropout_rate:
+            x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
+        x = conv_bn_act(x, classes, 1, norm=False, name="conv10", conv_suffix="")
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
+        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+@register_model(
+    "squeezenet1_0",
+    family="squeezenet",
+    paper=PAPER,
+    input_spec=INPUT_SPEC,
+    reference=Reference(params=1_248_424, source="TV squeezenet1_0", gmacs=0.819, gmacs_source="TV squeezenet1_0",
+                        top1=58.092, top1_source="TV squeezenet1_0"),
+    preprocessing="torch",
+)
+@register_model(
+    "squeezenet1_1",
+    family="squeezenet",
+    paper=PAPER,
+    input_spec=INPUT_SPEC,
+    reference=Reference(params=1_235_496, source="TV squeezenet1_1", gmacs=0.349, gmacs_source="TV squeezenet1_1",
+                        top1=58.178, top1_source="TV squeezenet1_1"),
+    preprocessing="torch",
+    defaults={"version": "1_1"},
+)
+def SqueezeNet(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name=None, version="1_0", dropout_rate=0.5,
+):
+    """SqueezeNet v1.0 (Iandola et al. 2016, Table 1) or v1.1.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        version: "1_0" (the paper) or "1_1".
+        dropout_rate: dropout before the class convolution (0.5 after fire9, §3.3).
+
+    Returns:
+        A `keras.Model`.
+    """
+    return _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
+                       classifier_activation, name or f"squeezenet{version}")
