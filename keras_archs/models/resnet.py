@@ -1,0 +1,476 @@
+"""ImageNet residual networks: ResNet v1 and v2, Wide ResNet, ResNeXt and SE-Nets.
+
+- ResNet v1: "Deep Residual Learning for Image Recognition" (He, Zhang, Ren and Sun,
+  CVPR 2016, arXiv 1512.03385), Table 1: basic units for 18 and 34 layers, bottlenecks
+  for 50, 101 and 152. Two forms, chosen by `variant`:
+  "v1" as in the paper and `keras.applications.ResNet50/101/152` (twins: convolutions
+  with biases, stride on the first 1x1 of a bottleneck, BN epsilon 1.001e-5), the
+  default of `ResNet50/101/152`; "v1.5" as torchvision (no convolution biases, stride on
+  the 3x3, BN epsilon 1e-5), the default of `ResNet18/34`, whose counts are torchvision's.
+- ResNet v2: "Identity Mappings in Deep Residual Networks" (He, Zhang, Ren and Sun,
+  ECCV 2016, arXiv 1603.05027): pre-activation units, twins of
+  `keras.applications.ResNet50V2/101V2/152V2` (which stride in the last unit of a stage).
+- Wide ResNet: "Wide Residual Networks" (Zagoruyko and Komodakis, BMVC 2016, arXiv
+  1605.07146): the bottleneck's 3x3 twice as wide, torchvision's `wide_resnet50_2`.
+- ResNeXt: "Aggregated Residual Transformations for Deep Neural Networks" (Xie, Girshick,
+  Dollar, Tu and He, CVPR 2017, arXiv 1611.05431): the 3x3 as a grouped convolution of
+  `cardinality` groups of `width_per_group` channels (form (c) of Fig. 3).
+- SE-Nets: "Squeeze-and-Excitation Networks" (Hu, Shen and Sun, CVPR 2018, arXiv
+  1709.01507): SE-ResNet-50 (stride on the first 1x1, as the authors' Caffe model),
+  SE-ResNeXt-50 (32x4d) and SENet-154, the ILSVRC 2017 winner (64x4d ResNeXt-152-like
+  units with a halved first 1x1, a three-conv stem, 3x3 projection shortcuts after stage
+  1 and dropout 0.2 before the classifier), with Cadene's/imgclsmob's counts.
+
+Every model takes `drop_path_rate` (stochastic depth, Huang et al. 2016, arXiv 1603.09382,
+linear decay over all units) and `se_ratio` (squeeze-excitation on every unit). Stage
+outputs are `conv2_block{n}_out` ... `conv5_block{n}_out` (`post_relu` after ResNet v2's
+last stage), the cut points of `keras_archs.feature_extractor`.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_archs.layers.conv import bn_act, conv_bn_act
+from keras_archs.layers.heads import classifier_head
+from keras_archs.layers.residual import ResidualSpec, residual_stages
+from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, register_model
+
+__all__ = [
+    "ResNet18",
+    "ResNet34",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
+    "ResNeXt50",
+    "ResNeXt101",
+    "SENet154",
+    "SEResNet50",
+    "SEResNeXt50",
+    "WideResNet50",
+    "WideResNet101",
+]
+
+RESNET_PAPER = Paper(
+    title="Deep Residual Learning for Image Recognition",
+    authors="K. He, X. Zhang, S. Ren, J. Sun",
+    year=2016,
+    arxiv="1512.03385",
+    venue="CVPR 2016",
+)
+PREACT_PAPER = Paper(
+    title="Identity Mappings in Deep Residual Networks",
+    authors="K. He, X. Zhang, S. Ren, J. Sun",
+    year=2016,
+    arxiv="1603.05027",
+    venue="ECCV 2016",
+)
+WRN_PAPER = Paper(
+    title="Wide Residual Networks",
+    authors="S. Zagoruyko, N. Komodakis",
+    year=2016,
+    arxiv="1605.07146",
+    venue="BMVC 2016",
+)
+RESNEXT_PAPER = Paper(
+    title="Aggregated Residual Transformations for Deep Neural Networks",
+    authors="S. Xie, R. Girshick, P. Dollar, Z. Tu, K. He",
+    year=2017,
+    arxiv="1611.05431",
+    venue="CVPR 2017",
+)
+SE_PAPER = Paper(
+    title="Squeeze-and-Excitation Networks",
+    authors="J. Hu, L. Shen, G. Sun",
+    year=2018,
+    arxiv="1709.01507",
+    venue="CVPR 2018",
+)
+
+# Five stride-2 steps: at 32x32 the last stage is 1x1.
+INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+# Units per stage, He 2015 Table 1 (SENet-154: Hu 2018).
+BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+SE_RATIO = 1 / 16  # reduction r = 16, Hu 2018 §6.1
+
+KERAS_BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
+TORCH_BN = {"bn_epsilon": 1e-5, "bn_momentum": 0.9}
+# He 2015 and keras.applications: biased convolutions, stride on the first 1x1.
+V1 = ResidualSpec(stride_on_3x3=False, conv_bias=True, padding="same", **KERAS_BN)
+# torchvision's "v1.5": no biases, stride on the 3x3, PyTorch's symmetric padding.
+V1_5 = ResidualSpec(**TORCH_BN)
+# keras.applications ResNet v2: biases only where no BN follows, every 3x3 padded explicitly.
+V2 = ResidualSpec(preact=True, conv_bias=None, padding="explicit", **KERAS_BN)
+VARIANTS = {"v1": V1, "v1.5": V1_5}
+# keras.applications leaves the strided identity shortcuts of ResNet v2 unnamed; these
+# are the names Keras gives them, so that the layer lists match the twins'.
+V2_POOL_NAMES = ("max_pooling2d", "max_pooling2d_1", "max_pooling2d_2", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Net:
+    """What distinguishes one ImageNet residual network from another."""
+
+    blocks: tuple
+    spec: ResidualSpec
+    cardinality: int = 1
+    width_per_group: int = 64
+    deep_stem: bool = False
+    stride_last: bool = False
+    projection_kernel_after_stage1: int = 1
+    first_width_divisor: int = 1
+    head_dropout: float = 0.0
+
+    def stages(self):
+        """`(filters, width, blocks, strides)` of the four stages."""
+        expansion = 4 if self.spec.bottleneck else 1
+        strides = (2, 2, 2, 1) if self.stride_last else (1, 2, 2, 2)
+        return [
+            (64 * 2**index * expansion, 2**index * self.width_per_group * self.cardinality, blocks, stride)
+            for index, (blocks, stride) in enumerate(zip(self.blocks, strides))
+        ]
+
+    def stage_specs(self, se_ratio):
+        spec = dataclasses.replace(
+            self.spec, groups=self.cardinality, first_width_divisor=self.first_width_divisor, se_ratio=se_ratio
+        )
+        return [spec] + [dataclasses.replace(spec, shortcut_kernel_size=self.projection_kernel_after_stage1)] * 3
+
+
+def _stem(x, net):
+    """7x7/2 convolution (or three 3x3, SENet-154) and 3x3/2 max pooling: stride 4."""
+    spec = net.spec
+    if net.deep_stem:
+        for index, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 1)), start=1):
+            if strides > 1:
+                x = keras.layers.ZeroPadding2D(1, name=f"conv1_{index}_pad")(x)
+            x = conv_bn_act(
+                x, filters, 3, strides=strides, padding="valid" if strides > 1 else "same",
+                use_bias=spec.bias(followed_by_bn=True), name=f"conv1_{index}", **spec.bn,
+            )
+    else:
+        x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
+        x = conv_bn_act(
+            x, 64, 7, strides=2, padding="valid", norm=not spec.preact,
+            use_bias=spec.bias(followed_by_bn=not spec.preact), name="conv1", **spec.bn,
+        )
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+
+def _check_options(drop_path_rate, se_ratio):
+    check_rate(drop_path_rate, "drop_path_rate")
+    check_rate(se_ratio, "se_ratio")
+
+
+def _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation, name):
+    _check_options(drop_path_rate, se_ratio)
+
+    def features(x):
+        x = _stem(x, net)
+        x = residual_stages(
+            x, net.stages(), spec=net.stage_specs(se_ratio), drop_path_rate=drop_path_rate,
+            stride_last=net.stride_last, pool_names=V2_POOL_NAMES if net.stride_last else None,
+        )
+        if net.spec.preact:
+            x = bn_act(x, name="post", **net.spec.bn)
+        return x
+
+    def head(x, *, classes, classifier_activation):
+        return classifier_head(
+            x, classes=classes, classifier_activation=classifier_activation, dropout_rate=net.head_dropout
+        )
+
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
+        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+def _resnet_v1(depth, variant, drop_path_rate, se_ratio, *common):
+    check_choice(variant, tuple(VARIANTS), "variant")
+    spec = dataclasses.replace(VARIANTS[variant], bottleneck=depth >= 50)
+    return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common)
+
+
+def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=None, gmacs_source="", twin=None,
+                defaults=None):
+    return register_model(
+        name, family="resnet", paper=paper, input_spec=INPUT_SPEC,
+        reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source),
+        preprocessing=preprocessing, twin=twin, defaults=defaults,
+    )
+
+
+COMMON_ARGS = """
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications` (see
+            `keras_archs.models.base.build_model`).
+        drop_path_rate: stochastic depth: probability of dropping the last unit's branch
+            per sample in training; earlier units get linearly less (Huang 2016).
+        se_ratio: squeeze-excitation on every unit with `se_ratio * channels` bottleneck
+            channels (Hu 2018 uses 1/16); 0 for none.
+"""
+VARIANT_ARG = """        variant: "v1" (He 2015, keras.applications: conv biases, stride on the first 1x1)
+            or "v1.5" (torchvision: no conv biases, stride on the 3x3).
+
+    Returns:
+        A `keras.Model`.
+"""
+
+
+@_registered("resnet18", paper=RESNET_PAPER, params=11_689_512, source="TV resnet18", gmacs=1.814,
+             gmacs_source="TV resnet18")
+def ResNet18(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-18 (He 2015, Table 1): basic units, 2-2-2-2; torchvision's form by default."""
+    return _resnet_v1(18, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                      pooling, classes, classifier_activation, name or "resnet18")
+
+
+@_registered("resnet34", paper=RESNET_PAPER, params=21_797_672, source="TV resnet34", gmacs=3.664,
+             gmacs_source="TV resnet34")
+def ResNet34(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-34 (He 2015, Table 1): basic units, 3-4-6-3; torchvision's form by default."""
+    return _resnet_v1(34, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                      pooling, classes, classifier_activation, name or "resnet34")
+
+
+@_registered("resnet50", paper=RESNET_PAPER, params=25_583_592, source="KA ResNet50", preprocessing="caffe",
+             twin="ResNet50")
+def ResNet50(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-50 (He 2015, Table 1): bottlenecks, 3-4-6-3.
+
+    Twin of `keras.applications.ResNet50` by default; `variant="v1.5"` is torchvision's
+    `resnet50` (25,557,032 parameters).
+    """
+    return _resnet_v1(50, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                      pooling, classes, classifier_activation, name or "resnet50")
+
+
+@_registered("resnet101", paper=RESNET_PAPER, params=44_601_832, source="KA ResNet101", preprocessing="caffe",
+             twin="ResNet101")
+def ResNet101(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-101 (He 2015, Table 1): bottlenecks, 3-4-23-3; twin of keras' by default."""
+    return _resnet_v1(101, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                      pooling, classes, classifier_activation, name or "resnet101")
+
+
+@_registered("resnet152", paper=RESNET_PAPER, params=60_268_520, source="KA ResNet152", preprocessing="caffe",
+             twin="ResNet152")
+def ResNet152(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-152 (He 2015, Table 1): bottlenecks, 3-8-36-3; twin of keras' by default."""
+    return _resnet_v1(152, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                      pooling, classes, classifier_activation, name or "resnet152")
+
+
+for _constructor in (ResNet18, ResNet34, ResNet50, ResNet101, ResNet152):
+    _constructor.__doc__ += COMMON_ARGS + VARIANT_ARG
+
+
+def _resnet_v2(depth, drop_path_rate, se_ratio, *common):
+    return _resnet(_Net(BLOCKS[depth], V2, stride_last=True), drop_path_rate, se_ratio, *common)
+
+
+@_registered("resnet50_v2", paper=PREACT_PAPER, params=25_568_360, source="KA ResNet50V2", preprocessing="tf",
+             twin="ResNet50V2")
+def ResNet50V2(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-50 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet50V2."""
+    return _resnet_v2(50, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+                      classes, classifier_activation, name or "resnet50_v2")
+
+
+@_registered("resnet101_v2", paper=PREACT_PAPER, params=44_577_896, source="KA ResNet101V2", preprocessing="tf",
+             twin="ResNet101V2")
+def ResNet101V2(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-101 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet101V2."""
+    return _resnet_v2(101, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+                      classes, classifier_activation, name or "resnet101_v2")
+
+
+@_registered("resnet152_v2", paper=PREACT_PAPER, params=60_236_904, source="KA ResNet152V2", preprocessing="tf",
+             twin="ResNet152V2")
+def ResNet152V2(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
+):
+    """ResNet-152 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet152V2."""
+    return _resnet_v2(152, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+                      classes, classifier_activation, name or "resnet152_v2")
+
+
+for _constructor in (ResNet50V2, ResNet101V2, ResNet152V2):
+    _constructor.__doc__ += COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n"
+
+
+def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common):
+    """torchvision's bottleneck family: ResNeXt (cardinality > 1), Wide ResNet (wider groups)."""
+    check_positive_int(cardinality, "cardinality")
+    check_positive_int(width_per_group, "width_per_group")
+    net = _Net(BLOCKS[depth], V1_5, cardinality=cardinality, width_per_group=width_per_group)
+    return _resnet(net, drop_path_rate, se_ratio, *common)
+
+
+GROUPED_ARGS = """        cardinality: groups of the 3x3 convolution (C in Xie 2017).
+        width_per_group: channels per group in the first stage (d in Xie 2017); doubles per
+            stage.
+
+    Returns:
+        A `keras.Model`.
+"""
+
+
+@_registered("resnext50_32x4d", paper=RESNEXT_PAPER, params=25_028_904, source="TV resnext50_32x4d", gmacs=4.23,
+             gmacs_source="TV resnext50_32x4d")
+def ResNeXt50(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, drop_path_rate=0.0,
+    se_ratio=0.0,
+):
+    """ResNeXt-50 (Xie 2017, Table 1): 3-4-6-3 units, 32 groups of 4 channels by default."""
+    return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
+                    input_shape, pooling, classes, classifier_activation,
+                    name or f"resnext50_{cardinality}x{width_per_group}d")
+
+
+@_registered("resnext101_64x4d", paper=RESNEXT_PAPER, params=83_455_272, source="TV resnext101_64x4d",
+             gmacs=15.46, gmacs_source="TV resnext101_64x4d", defaults={"cardinality": 64, "width_per_group": 4})
+@_registered("resnext101_32x8d", paper=RESNEXT_PAPER, params=88_791_336, source="TV resnext101_32x8d",
+             gmacs=16.414, gmacs_source="TV resnext101_32x8d")
+def ResNeXt101(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, cardinality=32, width_per_group=8, drop_path_rate=0.0,
+    se_ratio=0.0,
+):
+    """ResNeXt-101 (Xie 2017): 3-4-23-3 units, 32 groups of 8 channels by default."""
+    return _grouped(101, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
+                    input_shape, pooling, classes, classifier_activation,
+                    name or f"resnext101_{cardinality}x{width_per_group}d")
+
+
+def _wide(depth, width_factor, *options):
+    check_positive_int(width_factor, "width_factor")
+    return _grouped(depth, 1, 64 * width_factor, *options)
+
+
+WIDE_ARGS = """        width_factor: how many times wider the bottleneck's 1x1 and 3x3 are than ResNet's.
+
+    Returns:
+        A `keras.Model`.
+"""
+
+
+@_registered("wide_resnet50_2", paper=WRN_PAPER, params=68_883_240, source="TV wide_resnet50_2", gmacs=11.398,
+             gmacs_source="TV wide_resnet50_2")
+def WideResNet50(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
+):
+    """Wide ResNet-50-2 (Zagoruyko 2016, torchvision): ResNet-50 with bottlenecks twice as wide."""
+    return _wide(50, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                 pooling, classes, classifier_activation, name or f"wide_resnet50_{width_factor}")
+
+
+@_registered("wide_resnet101_2", paper=WRN_PAPER, params=126_886_696, source="TV wide_resnet101_2",
+             gmacs=22.753, gmacs_source="TV wide_resnet101_2")
+def WideResNet101(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
+):
+    """Wide ResNet-101-2 (Zagoruyko 2016, torchvision): ResNet-101 with bottlenecks twice as wide."""
+    return _wide(101, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+                 pooling, classes, classifier_activation, name or f"wide_resnet101_{width_factor}")
+
+
+for _constructor in (ResNeXt50, ResNeXt101):
+    _constructor.__doc__ += COMMON_ARGS + GROUPED_ARGS
+for _constructor in (WideResNet50, WideResNet101):
+    _constructor.__doc__ += COMMON_ARGS + WIDE_ARGS
+
+
+@_registered("seresnet50", paper=SE_PAPER, params=28_088_024, source="IMG seresnet50", gmacs=3.88,
+             gmacs_source="IMG seresnet50")
+def SEResNet50(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, se_ratio=SE_RATIO, drop_path_rate=0.0,
+):
+    """SE-ResNet-50 (Hu 2018): ResNet-50 with SE (r = 16) on every unit.
+
+    As the authors' Caffe model (and Cadene's/imgclsmob's ports), the stride is on the
+    first 1x1 of a bottleneck, without convolution biases.
+    """
+    net = _Net(BLOCKS[50], dataclasses.replace(V1_5, stride_on_3x3=False))
+    return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
+                   classifier_activation, name or "seresnet50")
+
+
+@_registered("seresnext50_32x4d", paper=SE_PAPER, params=27_559_896, source="IMG seresnext50_32x4d", gmacs=4.258,
+             gmacs_source="IMG seresnext50_32x4d")
+def SEResNeXt50(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, se_ratio=SE_RATIO,
+    drop_path_rate=0.0,
+):
+    """SE-ResNeXt-50 (Hu 2018): ResNeXt-50 32x4d with SE (r = 16) on every unit."""
+    return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
+                    input_shape, pooling, classes, classifier_activation, name or "seresnext50_32x4d")
+
+
+@_registered("senet154", paper=SE_PAPER, params=115_088_984, source="IMG senet154", gmacs=20.746,
+             gmacs_source="IMG senet154")
+def SENet154(
+    include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+    classifier_activation="softmax", name=None, se_ratio=SE_RATIO, dropout_rate=0.2, drop_path_rate=0.0,
+):
+    """SENet-154 (Hu 2018): 3-8-36-3 SE-ResNeXt units of 64 groups of 4 channels (stage 1).
+
+    Differences from ResNeXt-152: a stem of three 3x3 convolutions (64, 64, 128), the
+    first 1x1 of a unit half as wide as the grouped 3x3, 3x3 projection shortcuts from
+    stage 2 on, dropout before the classifier.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in `keras.applications`.
+        se_ratio: squeeze-excitation bottleneck as a fraction of the channels (1/16).
+        dropout_rate: dropout before the classifier (0.2 in the reference model).
+        drop_path_rate: stochastic depth rate of the last unit (linear decay).
+
+    Returns:
+        A `keras.Model`.
+    """
+    check_rate(dropout_rate, "dropout_rate")
+    net = _Net(BLOCKS[152], V1_5, cardinality=64, width_per_group=4, deep_stem=True,
+               projection_kernel_after_stage1=3, first_width_divisor=2, head_dropout=dropout_rate)
+    return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
+                   classifier_activation, name or "senet154")
+
+
+for _constructor in (SEResNet50, SEResNeXt50):
+    _constructor.__doc__ += COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n"
