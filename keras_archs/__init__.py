@@ -8,6 +8,7 @@
 
 from keras_archs.models import *  # noqa: F401,F403
 from keras_archs.models import __all__ as _model_constructors
+from keras_archs.features import feature_extractor, feature_info
 from keras_archs.preprocessing import preprocess_input
 from keras_archs.profile import profile
 from keras_archs.registry import get_model, list_models, model_info, register_model
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_model_constructors,
+    "feature_extractor",
+    "feature_info",
     "get_model",
     "list_models",
     "model_info",

@@ -19,8 +19,8 @@ def preprocess_input(x, mode):
     Args:
         x: images, channels last, values in [0, 255].
         mode: a registry preprocessing mode (`keras_archs.model_info(name).preprocessing`):
-            "caffe", "tf" or "torch" as in `keras.applications`, "lenet" (LeCun 1998) or
-            "unit" ([0, 1]).
+            "caffe", "tf" or "torch" as in `keras.applications`, "lenet" (LeCun 1998),
+            "unit" ([0, 1]) or "raw" (unchanged [0, 255]: the model rescales inside).
 
     Returns:
         The scaled images.
@@ -28,7 +28,10 @@ def preprocess_input(x, mode):
     check_choice(mode, PREPROCESSING_MODES, "mode")
     if mode in ("caffe", "tf", "torch"):
         return keras.applications.imagenet_utils.preprocess_input(x, mode=mode)
-    scaled = keras.ops.convert_to_tensor(x, dtype="float32") / 255.0
+    pixels = keras.ops.convert_to_tensor(x, dtype="float32")
+    if mode == "raw":
+        return pixels
+    scaled = pixels / 255.0
     if mode == "unit":
         return scaled
     return LENET_BACKGROUND + scaled * (LENET_FOREGROUND - LENET_BACKGROUND)

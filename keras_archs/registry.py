@@ -22,7 +22,7 @@ __all__ = [
     "register_model",
 ]
 
-PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit")
+PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit", "raw")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +136,8 @@ def register_model(
         input_spec: default and minimum input size.
         reference: published figures to check against.
         preprocessing: one of "caffe", "tf", "torch" (as `keras.applications`), "lenet"
-            (LeCun 1998 input scaling) or "unit" (pixels scaled to [0, 1]).
+            (LeCun 1998 input scaling), "unit" (pixels scaled to [0, 1]) or "raw" (pixels
+            in [0, 255]: the model scales them itself, as MobileNetV3 does).
         defaults: constructor options this name fixes.
         twin: the `keras.applications` constructor this model matches weight for weight.
 

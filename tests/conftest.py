@@ -10,6 +10,29 @@ import pytest  # noqa: E402
 import keras_archs  # noqa: E402
 
 
+# One or two names per family module, chosen to cover the family's custom layers and
+# blocks: they take the registry suite's costly checks (.keras round trip, every pooling,
+# SavedModel export). A new family must add its own here (a test checks it).
+REPRESENTATIVES = {
+    "alexnet": ["alexnet_paper"],  # grouped convolutions, LRN
+    "densenet": ["densenet_bc100_k12"],
+    "dpn": ["dpn68"],
+    "googlenet": ["googlenet"],
+    "highway": ["highway19"],
+    "inception": ["inception_v3"],
+    "lenet": ["lenet5_paper"],  # every custom LeNet layer
+    "mobilenet": ["mobilenet_v3_small"],
+    "nasnet": ["nasnet_mobile"],
+    "nin": ["nin_cifar10"],
+    "resnet": ["seresnext50_32x4d"],  # bottleneck, groups, squeeze-excitation
+    "resnet_cifar": ["resnet20"],
+    "shufflenet": ["shufflenet_g3_w1", "shufflenet_v2_x0_5"],
+    "squeezenet": ["squeezenet1_1"],
+    "vgg": ["vgg11_bn"],
+    "xception": ["xception"],
+}
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     """Fixed seeds for every test; the Keras graph is cleared after each."""

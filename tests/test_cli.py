@@ -50,6 +50,8 @@ def test_preprocessing_modes():
     lenet = keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, "lenet"))
     np.testing.assert_allclose(lenet.ravel(), [-0.1, 1.175], rtol=1e-6)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, "unit")).ravel(), [0, 1])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, "raw")).ravel(), [0, 255])
+    assert keras_archs.model_info("mobilenet_v3_small").preprocessing == "raw"  # it rescales inside
     rgb = np.full((1, 2, 2, 3), 255.0, dtype="float32")
     expected = keras.applications.imagenet_utils.preprocess_input(rgb.copy(), mode="torch")
     np.testing.assert_allclose(keras_archs.preprocess_input(rgb.copy(), "torch"), expected)

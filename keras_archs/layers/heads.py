@@ -65,7 +65,8 @@ def classifier_head(
     return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
 
-def conv_classifier_head(x, *, classes, classifier_activation, dropout_rate=0.0):
+def conv_classifier_head(x, *, classes, classifier_activation, dropout_rate=0.0, class_activation=None,
+                         class_conv_name="class_conv"):
     """A 1x1 convolution to one map per class, then global average pooling.
 
     Network-in-Network's head (Lin 2014, §3.2), also SqueezeNet's: no dense layer, each
@@ -76,12 +77,15 @@ def conv_classifier_head(x, *, classes, classifier_activation, dropout_rate=0.0)
         classes: output maps.
         classifier_activation: applied after pooling; None returns logits.
         dropout_rate: dropout before the class convolution (SqueezeNet uses 0.5).
+        class_activation: activation of the class maps before pooling (SqueezeNet's
+            conv10 has a ReLU); None keeps them as logits.
+        class_conv_name: name of the class convolution.
 
     Returns:
         The class scores.
     """
     if dropout_rate:
         x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
-    x = keras.layers.Conv2D(classes, 1, name="class_conv")(x)
+    x = keras.layers.Conv2D(classes, 1, activation=class_activation, name=class_conv_name)(x)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.layers.Activation(classifier_activation, name="predictions")(x)

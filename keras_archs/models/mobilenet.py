@@ -338,8 +338,8 @@ def _register_v3(name, params, gmacs, paper_mmacs, twin):
         reference=Reference(params=params, source=f"KA {twin}", gmacs=gmacs,
                             gmacs_source=f"TV {name} (Howard 2019, Table 3: {paper_mmacs}M)"),
         # With include_preprocessing=True (the default, as keras.applications) the model
-        # takes [0, 255] pixels; "tf" is the scaling for include_preprocessing=False.
-        preprocessing="tf",
+        # takes [0, 255] pixels; with include_preprocessing=False, scale them with "tf".
+        preprocessing="raw",
         twin=twin,
     )
 

@@ -18,6 +18,7 @@ here the pooled side is rounded up too where the input size is known.
 import keras
 
 from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.heads import conv_classifier_head
 from keras_archs.layers.mobile import fire_module
 from keras_archs.models.base import build_model, check_choice, check_rate
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
@@ -76,11 +77,10 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
 
     def head(x, *, classes, classifier_activation):
         # conv10 of Table 1 has a ReLU before the pooling (the Caffe model's relu_conv10).
-        if dropout_rate:
-            x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
-        x = conv_bn_act(x, classes, 1, norm=False, name="conv10", conv_suffix="")
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+        return conv_classifier_head(
+            x, classes=classes, classifier_activation=classifier_activation, dropout_rate=dropout_rate,
+            class_activation="relu", class_conv_name="conv10",
+        )
 
     return build_model(
         features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
