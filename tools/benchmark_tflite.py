@@ -1,6 +1,11 @@
 """TFLite/LiteRT size and CPU latency per quantization, as ratios to float32 in one run.
 
     python tools/benchmark_tflite.py [--models lenet5 mobilenet_v2] [--runs 50] [--threads 1]
+    python tools/benchmark_tflite.py --models 'mobilenet*' 'shufflenet*' 'squeezenet*' nasnet_mobile amoebanet_a
+
+--models takes registry names or shell patterns, so the second line converts every mobile
+model (builtin ops only) and runs each file in the LiteRT interpreter: the sweep that backs
+"every mobile model converts and runs".
 
 Calibrates int8 on real images (scikit-learn's handwritten digits, resized and, for RGB
 models, repeated over 3 channels) and times batch-1 inference in the LiteRT interpreter
@@ -41,8 +46,10 @@ def benchmark(name, runs, threads, directory):
         export.to_tflite(model, path, quantize=quantize, representative_images=images)
         runner = export.LiteRTRunner(path, num_threads=threads)
         expected = model.predict(images[:32], verbose=0)
-        agreement = float(np.mean(runner.predict(images[:32]).argmax(-1) == expected.argmax(-1)))
-        rows.append((quantize, os.path.getsize(path), runner.median_latency_ms(images[0], runs=runs), agreement))
+        actual = runner.predict(images[:32])
+        agreement = float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
+        max_diff = float(np.max(np.abs(actual - expected)))
+        rows.append((quantize, os.path.getsize(path), runner.median_latency_ms(images[0], runs=runs), agreement, max_diff))
     return rows
 
 
@@ -52,16 +59,20 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, {args.threads} thread) | latency / float32 | top-1 agreement (32 images, untrained weights) |")
-    print("|---|---|---|---|---|---|---|")
+    names = [name for pattern in args.models for name in keras_archs.list_models(pattern)]
+    if not names:
+        parser.error(f"no registered model matches {args.models}")
+    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, {args.threads} thread) "
+          "| latency / float32 | top-1 agreement (32 images, untrained weights) | max abs diff |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as directory:
-        for name in args.models:
+        for name in names:
             rows = benchmark(name, args.runs, args.threads, directory)
             float_size, float_latency = rows[0][1], rows[0][2]
-            for quantize, size, latency, agreement in rows:
+            for quantize, size, latency, agreement, max_diff in rows:
                 print(
                     f"| {name} | {quantize} | {size / 1024:.0f} | {size / float_size:.2f} | {latency:.3f} | "
-                    f"{latency / float_latency:.2f} | {agreement:.2f} |"
+                    f"{latency / float_latency:.2f} | {agreement:.2f} | {max_diff:.2e} |", flush=True
                 )
 
 
