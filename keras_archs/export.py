@@ -225,6 +225,18 @@ class LiteRTRunner:
         return statistics.median(timings)
 
 
+def _parity(expected, actual, labels):
+    report = {
+        "max_abs_diff": float(np.max(np.abs(actual - expected))),
+        "top1_agreement": float(np.mean(actual.argmax(-1) == expected.argmax(-1))),
+    }
+    if labels is not None:
+        labels = np.asarray(labels)
+        report["accuracy"] = float(np.mean(actual.argmax(-1) == labels))
+        report["keras_accuracy"] = float(np.mean(expected.argmax(-1) == labels))
+    return report
+
+
 def compare_with_keras(model, path, images, labels=None, *, quantize="none", float32_size=None, latency_runs=50):
     """Measures a `.tflite` file against its Keras model on real images.
 
@@ -241,8 +253,6 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
         An `ExportReport`.
     """
     runner = LiteRTRunner(path)
-    expected = model.predict(images, verbose=0)
-    actual = runner.predict(images)
     size = _size(path)
     report = ExportReport(
         format="tflite",
@@ -250,31 +260,15 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
         quantize=quantize,
         size_bytes=size,
         size_ratio_to_float32=None if not float32_size else size / float32_size,
-        max_abs_diff=float(np.max(np.abs(actual - expected))),
-        top1_agreement=float(np.mean(actual.argmax(-1) == expected.argmax(-1))),
         latency_ms_median=runner.median_latency_ms(images[0], runs=latency_runs),
         latency_runs=latency_runs,
+        **_parity(model.predict(images, verbose=0), runner.predict(images), labels),
     )
-    if labels is not None:
-        labels = np.asarray(labels)
-        report.accuracy = float(np.mean(actual.argmax(-1) == labels))
-        report.keras_accuracy = float(np.mean(expected.argmax(-1) == labels))
     return report
 
 
 FORMATS = ("saved_model", "tflite", "onnx")
 TFLITE_FILES = {"none": "model.tflite", "float16": "model_float16.tflite", "dynamic": "model_dynamic.tflite", "int8": "model_int8.tflite"}
-
-
-def _parity(expected, actual, labels):
-    report = {
-        "max_abs_diff": float(np.max(np.abs(actual - expected))),
-        "top1_agreement": float(np.mean(actual.argmax(-1) == expected.argmax(-1))),
-    }
-    if labels is not None:
-        report["accuracy"] = float(np.mean(actual.argmax(-1) == labels))
-        report["keras_accuracy"] = float(np.mean(expected.argmax(-1) == labels))
-    return report
 
 
 def _saved_model_report(model, directory, images, labels):

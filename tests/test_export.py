@@ -11,17 +11,22 @@ from keras_archs import export
 
 @pytest.fixture(scope="module")
 def trained_lenet():
-    """LeNet-5 trained on scikit-learn's real handwritten digits, with a held-out split."""
-    from sklearn.datasets import load_digits
+    """LeNet-5 trained on scikit-learn's real handwritten digits, with the held-out test split."""
+    from keras_archs.data import load_dataset
+
+    def split(name, count):
+        dataset = load_dataset("digits", name, batch_size=count, image_size=32, channels=1, training=False,
+                               preprocessing="lenet")
+        images, labels = next(iter(dataset))
+        return images.numpy(), labels.numpy()
 
     keras.utils.set_random_seed(0)
-    digits = load_digits()
-    images = tf.image.resize(digits.images[..., None].astype("float32") * (255.0 / 16.0), (32, 32)).numpy()
-    images = keras.ops.convert_to_numpy(keras_archs.preprocess_input(images, "lenet"))
+    train_images, train_labels = split("train", 2000)
+    test_images, test_labels = split("test", 2000)
     model = keras_archs.LeNet5()
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
-    model.fit(images[:1400], digits.target[:1400], epochs=10, batch_size=32, verbose=0)
-    return model, images[:1400], images[1400:], digits.target[1400:]
+    model.fit(train_images, train_labels, epochs=10, batch_size=32, verbose=0)
+    return model, train_images, test_images, test_labels
 
 
 def test_saved_model_reloads_with_identical_outputs(tmp_path):

@@ -7,8 +7,8 @@
 model (builtin ops only) and runs each file in the LiteRT interpreter: the sweep that backs
 "every mobile model converts and runs".
 
-Calibrates int8 on real images (scikit-learn's handwritten digits, resized and, for RGB
-models, repeated over 3 channels) and times batch-1 inference in the LiteRT interpreter
+Calibrates int8 on real images (scikit-learn's handwritten digits through
+keras_archs.data, resized and, for RGB models, tiled to 3 channels) and times batch-1 inference in the LiteRT interpreter
 (median of --runs). Prints one table; the figures go into docs/benchmarks.md.
 """
 
@@ -19,21 +19,19 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import keras_archs  # noqa: E402
 from keras_archs import export  # noqa: E402
+from keras_archs.data import load_dataset  # noqa: E402
 
 
 def digit_images(shape, mode, count=200):
-    """Real digits at the model's input shape, preprocessed for it."""
-    from sklearn.datasets import load_digits
-
+    """Real digits at the model's input shape, preprocessed for it, from keras_archs.data."""
     height, width, channels = shape
-    pixels = load_digits().images[:count, ..., None].astype("float32") * (255.0 / 16.0)
-    images = tf.image.resize(pixels, (height, width)).numpy()
-    images = np.repeat(images, channels, axis=-1)
-    return np.asarray(keras_archs.preprocess_input(images, mode), dtype="float32")
+    dataset = load_dataset("digits", "train", batch_size=count, image_size=(height, width), channels=channels,
+                           training=False, preprocessing=mode)
+    images, _ = next(iter(dataset))
+    return images.numpy()
 
 
 def benchmark(name, runs, threads, directory):
