@@ -47,12 +47,16 @@ class InputSpec:
         channels: channels of the default input.
         fixed_size_top: whether the head flattens the feature map (AlexNet, VGG, LeNet),
             so that `include_top=True` needs a fixed height and width.
+        requirement: why `min_size` and `fixed_size_top` hold, when a family option sets
+            them (e.g. "the auxiliary classifiers need a 4x4 grid. Received:
+            aux_logits=True"); added to the error a too-small input gets.
     """
 
     default_size: int
     min_size: int
     channels: int = 3
     fixed_size_top: bool = False
+    requirement: str = ""
 
     @property
     def default_shape(self) -> Tuple[int, int, int]:

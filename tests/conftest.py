@@ -41,6 +41,20 @@ def _fresh_keras_state():
     keras.backend.clear_session(free_memory=False)
 
 
+@pytest.fixture
+def layers_created(monkeypatch):
+    """Every Keras layer constructed during the test, to prove a check ran before any was."""
+    created = []
+    original = keras.layers.Layer.__init__
+
+    def recording_init(layer, *args, **kwargs):
+        created.append(layer)
+        original(layer, *args, **kwargs)
+
+    monkeypatch.setattr(keras.layers.Layer, "__init__", recording_init)
+    return created
+
+
 def small_side(name):
     """The side tests build `name` at: its minimum, but at least 32 pixels."""
     return max(keras_archs.model_info(name).input_spec.min_size, 32)

@@ -42,10 +42,18 @@ def test_inference_with_aux_heads_gives_three_distributions():
     assert not np.allclose(main, aux1) and not np.allclose(aux1, aux2)
 
 
-def test_aux_heads_need_a_large_enough_fixed_input():
-    with pytest.raises(ValueError, match="aux_logits"):
-        keras_archs.get_model("googlenet", aux_logits=True, input_shape=(32, 32, 3))
-    without_top = keras_archs.get_model("googlenet", aux_logits=True, include_top=False, input_shape=(32, 32, 3))
+@pytest.mark.parametrize("variant, smallest", [("torchvision", 49), ("paper", 65)])
+def test_aux_heads_need_a_large_enough_fixed_input_checked_before_building(variant, smallest, layers_created):
+    for shape in [(smallest - 1, smallest - 1, 3), (None, None, 3)]:
+        with pytest.raises(ValueError, match=r"aux_logits=True\)\. Received: input_shape="):
+            keras_archs.get_model("googlenet", variant=variant, aux_logits=True, input_shape=shape)
+    assert not layers_created
+    # The stated minimum is the true one: it builds, and its heads see a real grid.
+    model = keras_archs.get_model("googlenet", variant=variant, aux_logits=True, classes=3,
+                                  input_shape=(smallest, smallest, 3))
+    assert len(model.outputs) == 3
+    without_top = keras_archs.get_model("googlenet", variant=variant, aux_logits=True, include_top=False,
+                                        input_shape=(32, 32, 3))
     assert len(without_top.outputs) == 1
 
 

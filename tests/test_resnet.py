@@ -109,18 +109,10 @@ def test_stochastic_depth_drops_whole_samples_in_training_only():
         (resnet_cifar.CifarRoR, {"drop_path_rate": -0.1}, "drop_path_rate"),
     ],
 )
-def test_bad_family_options_fail_before_any_layer(constructor, kwargs, argument, monkeypatch):
-    created = []
-    original = keras.layers.Layer.__init__
-
-    def counting_init(layer, *args, **kwargs):
-        created.append(layer)
-        original(layer, *args, **kwargs)
-
-    monkeypatch.setattr(keras.layers.Layer, "__init__", counting_init)
+def test_bad_family_options_fail_before_any_layer(constructor, kwargs, argument, layers_created):
     with pytest.raises(ValueError, match=f"Received: {argument}="):
         constructor(**kwargs)
-    assert not created
+    assert not layers_created
 
 
 def test_registered_variants_differ_by_options():

@@ -116,16 +116,18 @@ def _resolve_input_shape(input_shape, input_tensor, input_spec, include_top):
     height, width, channels = shape
     if channels is None:
         raise ValueError(f"The number of channels must be known. Received: {argument}={shape!r}")
+    requirement = f" ({input_spec.requirement})" if input_spec.requirement else ""
     for side in (height, width):
         if side is not None and side < input_spec.min_size:
             raise ValueError(
                 f"Input height and width must be at least {input_spec.min_size} for this "
-                f"model. Received: {argument}={shape!r}"
+                f"model{requirement}. Received: {argument}={shape!r}"
             )
     if include_top and input_spec.fixed_size_top and (height is None or width is None):
+        reason = input_spec.requirement or "this model flattens its feature map"
         raise ValueError(
-            "With include_top=True this model flattens its feature map, so height and width "
-            f"must be fixed. Received: {argument}={shape!r}"
+            f"With include_top=True height and width must be fixed ({reason}). "
+            f"Received: {argument}={shape!r}"
         )
     return shape
 

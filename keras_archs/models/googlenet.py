@@ -67,11 +67,14 @@ class _Variant:
     wide_kernel: int
     lrn: bool
     aux_adaptive_pool: object
+    # The smallest input whose 4a grid (stride 16) is large enough for the auxiliary
+    # classifiers: 4x4 for the adaptive pooling, 5x5 for the paper's 5x5/3 average pooling.
+    aux_min_size: int
 
 
 VARIANTS = {
-    "torchvision": _Variant(norm=True, wide_kernel=3, lrn=False, aux_adaptive_pool=4),
-    "paper": _Variant(norm=False, wide_kernel=5, lrn=True, aux_adaptive_pool=None),
+    "torchvision": _Variant(norm=True, wide_kernel=3, lrn=False, aux_adaptive_pool=4, aux_min_size=49),
+    "paper": _Variant(norm=False, wide_kernel=5, lrn=True, aux_adaptive_pool=None, aux_min_size=65),
 }
 
 
@@ -164,6 +167,13 @@ def GoogLeNet(
     check_rate(dropout_rate, "dropout_rate")
     check_rate(aux_dropout_rate, "aux_dropout_rate")
     config = VARIANTS[variant]
+    input_spec = INPUT_SPEC
+    if aux_logits and include_top is True:
+        input_spec = dataclasses.replace(
+            INPUT_SPEC, min_size=config.aux_min_size, fixed_size_top=True,
+            requirement=f"the auxiliary classifiers need a {config.aux_min_size}x{config.aux_min_size} input or "
+                        "larger, of fixed size. Received: aux_logits=True",
+        )
 
     def aux_heads(x, aux_name, style):
         if not (aux_logits and include_top):
@@ -183,7 +193,7 @@ def GoogLeNet(
     return build_model(
         features=features,
         head=head,
-        input_spec=INPUT_SPEC,
+        input_spec=input_spec,
         include_top=include_top,
         weights=weights,
         input_tensor=input_tensor,

@@ -200,6 +200,8 @@ def BNInception(
 # --- Inception-v3 -------------------------------------------------------------------------
 
 V3_INPUT_SPEC = InputSpec(default_size=299, min_size=75)
+# Its 5x5/3 pooling and 5x5 "FC" convolution need the 17x17 mixed7 grid of a 299 input.
+V3_AUX_MIN_SIZE = 299
 
 
 def _v3_35x35(pool_filters):
@@ -298,7 +300,14 @@ def InceptionV3(
         x = branch(x, V3_STEM, style=style, name="stem")
         return _blocks(x, V3_BLOCKS, style=style, after=add_aux_head), auxiliary
 
-    return _build(features, V3_INPUT_SPEC, 0.0, include_top, weights, input_tensor, input_shape, pooling,
+    input_spec = V3_INPUT_SPEC
+    if aux_logits and include_top is True:
+        input_spec = dataclasses.replace(
+            V3_INPUT_SPEC, min_size=V3_AUX_MIN_SIZE, fixed_size_top=True,
+            requirement=f"the auxiliary classifier needs a {V3_AUX_MIN_SIZE}x{V3_AUX_MIN_SIZE} input or larger, "
+                        "of fixed size. Received: aux_logits=True",
+        )
+    return _build(features, input_spec, 0.0, include_top, weights, input_tensor, input_shape, pooling,
                   classes, classifier_activation, name or "inception_v3")
 
 

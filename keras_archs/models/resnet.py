@@ -200,10 +200,11 @@ def _resnet_v1(depth, variant, drop_path_rate, se_ratio, *common):
 
 
 def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=None, gmacs_source="", twin=None,
-                defaults=None):
+                defaults=None, top1=None, top1_source=""):
     return register_model(
         name, family="resnet", paper=paper, input_spec=INPUT_SPEC,
-        reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source),
+        reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source, top1=top1,
+                            top1_source=top1_source),
         preprocessing=preprocessing, twin=twin, defaults=defaults,
     )
 
@@ -227,7 +228,7 @@ VARIANT_ARG = """        variant: "v1" (He 2015, keras.applications: conv biases
 
 
 @_registered("resnet18", paper=RESNET_PAPER, params=11_689_512, source="TV resnet18", gmacs=1.814,
-             gmacs_source="TV resnet18")
+             gmacs_source="TV resnet18", top1=69.57, top1_source="fb.resnet.torch (single crop: 30.43% error)")
 def ResNet18(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
@@ -238,7 +239,7 @@ def ResNet18(
 
 
 @_registered("resnet34", paper=RESNET_PAPER, params=21_797_672, source="TV resnet34", gmacs=3.664,
-             gmacs_source="TV resnet34")
+             gmacs_source="TV resnet34", top1=73.27, top1_source="fb.resnet.torch (single crop: 26.73% error)")
 def ResNet34(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
@@ -249,7 +250,7 @@ def ResNet34(
 
 
 @_registered("resnet50", paper=RESNET_PAPER, params=25_583_592, source="KA ResNet50", preprocessing="caffe",
-             twin="ResNet50")
+             twin="ResNet50", top1=75.3, top1_source="KaimingHe/deep-residual-networks (single crop: 24.7% error)")
 def ResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
@@ -264,7 +265,7 @@ def ResNet50(
 
 
 @_registered("resnet101", paper=RESNET_PAPER, params=44_601_832, source="KA ResNet101", preprocessing="caffe",
-             twin="ResNet101")
+             twin="ResNet101", top1=76.4, top1_source="KaimingHe/deep-residual-networks (single crop: 23.6% error)")
 def ResNet101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
@@ -275,7 +276,7 @@ def ResNet101(
 
 
 @_registered("resnet152", paper=RESNET_PAPER, params=60_268_520, source="KA ResNet152", preprocessing="caffe",
-             twin="ResNet152")
+             twin="ResNet152", top1=77.0, top1_source="KaimingHe/deep-residual-networks (single crop: 23.0% error)")
 def ResNet152(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
@@ -416,7 +417,8 @@ for _constructor in (WideResNet50, WideResNet101):
 
 
 @_registered("seresnet50", paper=SE_PAPER, params=28_088_024, source="IMG seresnet50", gmacs=3.88,
-             gmacs_source="IMG seresnet50")
+             gmacs_source="IMG seresnet50",
+             top1=77.63, top1_source="hujie-frank/SENet (single crop: 22.37% error)")
 def SEResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, se_ratio=SE_RATIO, drop_path_rate=0.0,
@@ -432,7 +434,8 @@ def SEResNet50(
 
 
 @_registered("seresnext50_32x4d", paper=SE_PAPER, params=27_559_896, source="IMG seresnext50_32x4d", gmacs=4.258,
-             gmacs_source="IMG seresnext50_32x4d")
+             gmacs_source="IMG seresnext50_32x4d",
+             top1=79.03, top1_source="hujie-frank/SENet (single crop: 20.97% error)")
 def SEResNeXt50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, se_ratio=SE_RATIO,
@@ -444,7 +447,8 @@ def SEResNeXt50(
 
 
 @_registered("senet154", paper=SE_PAPER, params=115_088_984, source="IMG senet154", gmacs=20.746,
-             gmacs_source="IMG senet154")
+             gmacs_source="IMG senet154",
+             top1=81.32, top1_source="hujie-frank/SENet (single crop: 18.68% error)")
 def SENet154(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, se_ratio=SE_RATIO, dropout_rate=0.2, drop_path_rate=0.0,

@@ -161,10 +161,11 @@ def _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, in
     )
 
 
-def _registered(name, *, paper, params, source, depth, extra_defaults=None):
+def _registered(name, *, paper, params, source, depth, extra_defaults=None, top1=None, top1_source=""):
     return register_model(
         name, family="resnet_cifar", paper=paper, input_spec=INPUT_SPEC,
-        reference=Reference(params=params, source=source, classes=10), preprocessing="unit",
+        reference=Reference(params=params, source=source, classes=10, top1=top1, top1_source=top1_source),
+        preprocessing="unit",
         defaults={"depth": depth, **(extra_defaults or {})},
     )
 
@@ -177,12 +178,18 @@ HAND = "hand arithmetic, He 2015 §4.2 (Table 6 rounds it to {}M)"
 
 
 @_registered("resnet1202", paper=RESNET_PAPER, params=19_421_274, source=HAND.format(19.4), depth=1202,
+             top1=92.07, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 7.93% error)",
              extra_defaults={"zero_init_residual": True})
-@_registered("resnet110", paper=RESNET_PAPER, params=1_727_962, source=HAND.format(1.7), depth=110)
-@_registered("resnet56", paper=RESNET_PAPER, params=853_018, source=HAND.format(0.85), depth=56)
-@_registered("resnet44", paper=RESNET_PAPER, params=658_586, source=HAND.format(0.66), depth=44)
-@_registered("resnet32", paper=RESNET_PAPER, params=464_154, source=HAND.format(0.46), depth=32)
-@_registered("resnet20", paper=RESNET_PAPER, params=269_722, source=HAND.format(0.27), depth=20)
+@_registered("resnet110", paper=RESNET_PAPER, params=1_727_962, source=HAND.format(1.7), depth=110,
+             top1=93.57, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 6.43% error)")
+@_registered("resnet56", paper=RESNET_PAPER, params=853_018, source=HAND.format(0.85), depth=56,
+             top1=93.03, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 6.97% error)")
+@_registered("resnet44", paper=RESNET_PAPER, params=658_586, source=HAND.format(0.66), depth=44,
+             top1=92.83, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 7.17% error)")
+@_registered("resnet32", paper=RESNET_PAPER, params=464_154, source=HAND.format(0.46), depth=32,
+             top1=92.49, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 7.51% error)")
+@_registered("resnet20", paper=RESNET_PAPER, params=269_722, source=HAND.format(0.27), depth=20,
+             top1=91.25, top1_source="He 2015 Table 6 (CIFAR-10, flip + crop: 8.75% error)")
 def CifarResNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=20, shortcut="A", zero_init_residual=False,
@@ -213,9 +220,9 @@ def CifarResNet(
 
 
 @_registered("preact_resnet1001", paper=PREACT_PAPER, params=10_327_706, source="IMG preresnet1001_cifar10",
-             depth=1001)
+             depth=1001, top1=95.08, top1_source="He 2016 Table 4 (CIFAR-10: 4.92% error)")
 @_registered("preact_resnet164", paper=PREACT_PAPER, params=1_703_258, source="IMG preresnet164bn_cifar10",
-             depth=164)
+             depth=164, top1=94.54, top1_source="He 2016 Table 4 (CIFAR-10: 5.46% error)")
 def CifarPreActResNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=164, drop_path_rate=0.0, se_ratio=0.0,
@@ -242,7 +249,8 @@ def _wide(depth, width_factor, dropout_rate):
     return _Net(16, spec, tuple((16 * 2**index * width_factor, None) for index in range(3)), blocks)
 
 
-@_registered("wide_resnet28_10", paper=WRN_PAPER, params=36_479_194, source="IMG wrn28_10_cifar10", depth=28)
+@_registered("wide_resnet28_10", paper=WRN_PAPER, params=36_479_194, source="IMG wrn28_10_cifar10", depth=28,
+             top1=96.0, top1_source="Zagoruyko 2016 (CIFAR-10: 4.00% error, no dropout)")
 def CifarWideResNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=28, width_factor=10, dropout_rate=0.0, drop_path_rate=0.0,
@@ -269,9 +277,11 @@ def CifarWideResNet(
 # also an i*o projection and 2o BN; stem 3*9*64 + 128; head 1024*10 + 10.
 @_registered("resnext29_16x64d", paper=RESNEXT_PAPER, params=68_155_210,
              source="hand arithmetic (Xie 2017 Table 7: 68.1M; IMG resnext29_16x64d_cifar10 68,155,210)",
-             depth=29, extra_defaults={"cardinality": 16})
+             depth=29, extra_defaults={"cardinality": 16},
+             top1=96.42, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.58% error)")
 @_registered("resnext29_8x64d", paper=RESNEXT_PAPER, params=34_426_698,
-             source="hand arithmetic (Xie 2017 Table 7: 34.4M)", depth=29)
+             source="hand arithmetic (Xie 2017 Table 7: 34.4M)", depth=29,
+             top1=96.35, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.65% error)")
 def CifarResNeXt(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=29, cardinality=8, width_per_group=64, drop_path_rate=0.0,
