@@ -21,6 +21,9 @@ setup(
         "litert": ["ai-edge-litert"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],
         "tools": ["matplotlib"],
+        # AutoAugment's ImageNet policy and the Model Garden ResNet-50 benchmark peer;
+        # tf-models-official pins tensorflow~=2.20, so it gets its own environment.
+        "garden": ["tf-models-official"],
     },
     entry_points={
         "console_scripts": [

@@ -14,9 +14,11 @@ Two stages, so that each runs where it is cheapest in `tf.data`:
   Convolutional Neural Networks", NeurIPS, §4.1), which Keras core lacks.
 
 Images stay in [0, 255] float32 through augmentation; model-specific scaling
-(`keras_archs.preprocess_input`) comes after. AutoAugment's ImageNet policy is not in Keras
-core; `policy="autoaugment"` takes it from TF Model Garden (`official.vision.ops.augment`,
-the optional `garden` extra) and says how to install it when it is missing.
+(`keras_archs.preprocess_input`) comes after. AutoAugment (Cubuk et al. 2019, "AutoAugment:
+Learning Augmentation Policies from Data", arXiv 1805.09501) is not in Keras core;
+`policy="autoaugment"` takes the paper's ImageNet policy from TF Model Garden
+(`official.vision.ops.augment`, the optional `garden` extra), imported only when that policy
+is asked for, and says how to install it when it is missing.
 """
 
 import dataclasses
@@ -27,14 +29,17 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
+    "GARDEN_AUTOAUGMENT_POLICIES",
     "IMAGENET_EIGENVALUES",
     "IMAGENET_EIGENVECTORS",
     "POLICIES",
+    "GardenAutoAugment",
     "PCALighting",
     "Policy",
     "basic_layers",
     "center_crop",
     "eigen_decomposition",
+    "garden_augment_module",
     "get_policy",
     "inception_crop",
     "mix_layer",
@@ -328,7 +333,8 @@ class Policy:
         basic: add `basic_layers()` (the seed's generic list).
         affine: (rotation, zoom, translation) factors of small random affine transforms
             with a constant (background) fill, no flip: for digits and characters.
-        autoaugment: apply TF Model Garden's AutoAugment ImageNet policy.
+        autoaugment: name of a TF Model Garden AutoAugment policy to apply
+            (`GARDEN_AUTOAUGMENT_POLICIES`), or None.
     """
 
     name: str
@@ -339,7 +345,13 @@ class Policy:
     randaugment: Optional[Tuple[int, float]] = None
     basic: bool = False
     affine: Optional[Tuple[float, float, float]] = None
-    autoaugment: bool = False
+    autoaugment: Optional[str] = None
+
+    def __post_init__(self):
+        if self.autoaugment is not None and self.autoaugment not in GARDEN_AUTOAUGMENT_POLICIES:
+            raise ValueError(
+                f"autoaugment must be None or one of {GARDEN_AUTOAUGMENT_POLICIES}. Received: autoaugment={self.autoaugment!r}"
+            )
 
     def crop_image(self, image, size, channels=3, seed=None, eval_crop_fraction=CENTER_CROP_FRACTION):
         """The per-image training crop (float32, `size`); an encoded string is decoded here."""
@@ -381,34 +393,66 @@ class Policy:
             num_ops, factor = self.randaugment
             layers.append(keras.layers.RandAugment(value_range=(0, 255), num_ops=num_ops, factor=factor, seed=seed))
         if self.autoaugment:
-            layers.append(_garden_autoaugment())
+            layers.append(GardenAutoAugment(self.autoaugment))
         if self.pca_lighting and rgb:
             layers.append(PCALighting(self.pca_lighting, seed=seed))
         return layers
 
 
-class _GardenAutoAugment:
-    """TF Model Garden's AutoAugment ImageNet policy on a batch of uint8-range images."""
-
-    def __init__(self, augmenter):
-        self.augmenter = augmenter
-
-    def __call__(self, images, training=True):
-        def one(image):
-            return tf.cast(self.augmenter.distort(tf.cast(tf.clip_by_value(image, 0, 255), tf.uint8)), tf.float32)
-
-        return tf.map_fn(one, images, fn_output_signature=tf.float32)
+# Model Garden's names for the AutoAugment policies offered here. The paper's ImageNet policy
+# (arXiv 1805.09501, appendix; torchvision's AutoAugmentPolicy.IMAGENET, timm's "original")
+# is "reduced_imagenet" there; "v0" is the variant of the TPU EfficientNet code (timm's "v0").
+GARDEN_AUTOAUGMENT_POLICIES = ("reduced_imagenet", "v0")
+GARDEN_INSTALL_HINT = 'pip install "keras-archs[garden]"'
 
 
-def _garden_autoaugment():
+def garden_augment_module():
+    """`official.vision.ops.augment` of TF Model Garden, imported on first use.
+
+    Raises:
+        ImportError: naming the `garden` extra, when tf-models-official is not installed.
+    """
     try:
         from official.vision.ops import augment as garden_augment
     except ImportError as error:
         raise ImportError(
-            "policy='autoaugment' needs TF Model Garden: pip install 'keras-archs[garden]' "
-            "(tf-models-official). Keras core has RandAugment: policy='randaugment'."
+            f"AutoAugment comes from TF Model Garden, which is not installed: {GARDEN_INSTALL_HINT} "
+            "(tf-models-official; it pins TensorFlow 2.20). Keras core has RandAugment: policy='randaugment'."
         ) from error
-    return _GardenAutoAugment(garden_augment.AutoAugment(augmentation_name="v0"))
+    return garden_augment
+
+
+class GardenAutoAugment:
+    """TF Model Garden's AutoAugment on a batch of images in [0, 255], called like a Keras layer.
+
+    Each image gets one sub-policy drawn at random (Cubuk 2019). Model Garden draws with
+    stateful TensorFlow ops and takes no seed: `tf.random.set_seed` makes eager calls repeat,
+    but inside a parallel `tf.data` map the draws are not reproducible. Grayscale images go
+    through as gray RGB, which every operation keeps gray.
+
+    Args:
+        policy: a Model Garden policy name from `GARDEN_AUTOAUGMENT_POLICIES`.
+    """
+
+    def __init__(self, policy="reduced_imagenet"):
+        if policy not in GARDEN_AUTOAUGMENT_POLICIES:
+            raise ValueError(f"policy must be one of {GARDEN_AUTOAUGMENT_POLICIES}. Received: policy={policy!r}")
+        self.policy = policy
+        self.augmenter = garden_augment_module().AutoAugment(augmentation_name=policy)
+
+    def __call__(self, images, training=True):
+        if not training:
+            return images
+        images = tf.convert_to_tensor(images)
+        gray = images.shape[-1] == 1
+        rgb = tf.image.grayscale_to_rgb(images) if gray else images
+
+        def distort(image):
+            # The operations work on uint8 (posterize, solarize, equalize count in levels).
+            return tf.cast(self.augmenter.distort(tf.cast(tf.clip_by_value(image, 0, 255), tf.uint8)), images.dtype)
+
+        distorted = tf.map_fn(distort, rgb, fn_output_signature=images.dtype)
+        return distorted[..., :1] if gray else distorted
 
 
 POLICIES = {
@@ -423,8 +467,11 @@ POLICIES = {
     "cifar": Policy("cifar", crop="pad_crop", flip=True),
     # Cubuk et al. 2020, "RandAugment", arXiv 1909.13719: N=2 ops at magnitude 9 of 10.
     "randaugment": Policy("randaugment", crop="inception", flip=True, randaugment=(2, 0.9)),
-    # Cubuk et al. 2019, "AutoAugment", arXiv 1805.09501 (ImageNet policy, via TF Model Garden).
-    "autoaugment": Policy("autoaugment", crop="inception", flip=True, autoaugment=True),
+    # Cubuk et al. 2019, "AutoAugment", arXiv 1805.09501: the paper's ImageNet policy (via TF
+    # Model Garden) on top of the Inception crop and flips, the paper's baseline preprocessing.
+    "autoaugment": Policy("autoaugment", crop="inception", flip=True, autoaugment="reduced_imagenet"),
+    # The AutoAugment variant of the TPU EfficientNet code, Model Garden's default.
+    "autoaugment_v0": Policy("autoaugment_v0", crop="inception", flip=True, autoaugment="v0"),
     # The seed's generic list (flips, scaling, rotation, intensity, contrast, crop/pad,
     # noise, affine, perspective) on top of a plain resize.
     "basic": Policy("basic", crop="center", basic=True),
@@ -435,14 +482,22 @@ POLICIES = {
 
 
 def get_policy(policy):
-    """A `Policy` by name (see `POLICIES`), or the `Policy` itself."""
-    if isinstance(policy, Policy):
-        return policy
+    """A `Policy` by name (see `POLICIES`), or the `Policy` itself.
+
+    Raises:
+        ValueError: for an unknown name.
+        ImportError: for an AutoAugment policy without TF Model Garden installed, here rather
+            than after a data set has been opened.
+    """
     if policy is None:
         return POLICIES["none"]
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {tuple(POLICIES)}. Received: policy={policy!r}")
-    return POLICIES[policy]
+    if not isinstance(policy, Policy):
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {tuple(POLICIES)}. Received: policy={policy!r}")
+        policy = POLICIES[policy]
+    if policy.autoaugment:
+        garden_augment_module()
+    return policy
 
 
 def mix_layer(mixup_alpha=0.0, cutmix_alpha=0.0, seed=None):

@@ -1,6 +1,6 @@
 """Augmentation: the Inception crop, PCA lighting, CIFAR pad-and-crop, named policies."""
 
-import importlib.util
+import sys
 
 import keras
 import numpy as np
@@ -72,7 +72,8 @@ def test_pad_and_crop_is_a_shift_of_at_most_four_pixels():
                    for top in range(9) for left in range(9))
 
 
-@pytest.mark.parametrize("policy", sorted(set(augment.POLICIES) - {"autoaugment"}))
+# AutoAugment needs the garden extra: tests_garden/ covers it in its own environment.
+@pytest.mark.parametrize("policy", sorted(name for name, policy in augment.POLICIES.items() if not policy.autoaugment))
 def test_named_policies_produce_training_batches(policy):
     images, labels = next(iter(load_dataset("digits", "train", batch_size=4, image_size=36, channels=3,
                                             policy=policy, seed=0)))
@@ -91,14 +92,35 @@ def test_policies_match_the_papers():
         augment.get_policy("autoaugment_v9")
 
 
-def test_autoaugment_comes_from_the_garden_extra():
-    if importlib.util.find_spec("official") is None:
-        with pytest.raises(ImportError, match=r"keras-archs\[garden\]"):
-            augment.get_policy("autoaugment").batch_layers()
-    else:
-        (layer,) = [layer for layer in augment.get_policy("autoaugment").batch_layers() if not isinstance(layer, keras.layers.RandomFlip)]
-        images = tf.random.uniform((2, 32, 32, 3), 0, 255)
-        assert layer(images).shape == (2, 32, 32, 3)
+def _hide_model_garden(monkeypatch):
+    # A None entry makes `import official...` fail; submodules too, in case an earlier test
+    # (in the garden environment) has imported them already.
+    for name in [name for name in sys.modules if name.startswith("official.")] + ["official"]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize("policy", ["autoaugment", "autoaugment_v0"])
+def test_autoaugment_without_model_garden_names_the_extra(monkeypatch, policy):
+    _hide_model_garden(monkeypatch)
+    install = r'pip install "keras-archs\[garden\]"'
+    with pytest.raises(ImportError, match=install):
+        augment.get_policy(policy)
+    with pytest.raises(ImportError, match=install):
+        augment.get_policy(augment.POLICIES[policy])
+    # Before any data is read, not after a data set has been opened.
+    with pytest.raises(ImportError, match=install):
+        load_dataset("digits", "train", batch_size=4, image_size=16, policy=policy)
+    with pytest.raises(ImportError, match=install):
+        augment.GardenAutoAugment()
+    # The other policies never touch Model Garden.
+    assert augment.get_policy("randaugment").batch_layers()
+
+
+def test_autoaugment_policy_names_are_checked_without_model_garden(monkeypatch):
+    _hide_model_garden(monkeypatch)
+    assert augment.POLICIES["autoaugment"].autoaugment == "reduced_imagenet"  # the paper's ImageNet table
+    with pytest.raises(ValueError, match="Received: autoaugment='v9'"):
+        augment.Policy("mine", autoaugment="v9")
 
 
 def test_mixup_and_cutmix_mix_labels():

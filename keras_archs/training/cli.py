@@ -37,7 +37,7 @@ def build_parser(description, **defaults):
     add("--image-size", type=int, help="input side (default: the model's)")
     add("--channels", type=int, help="input channels (default: the model's)")
     add("--classes", type=int, help="number of classes (default: what the data says)")
-    add("--policy", help="augmentation policy (none, alexnet, inception, resnet, cifar, randaugment, autoaugment, basic, digits)")
+    add("--policy", help="augmentation policy (none, alexnet, inception, resnet, cifar, randaugment, autoaugment, autoaugment_v0, basic, digits; autoaugment* need the garden extra)")
     add("--mixup-alpha", type=float)
     add("--cutmix-alpha", type=float)
     add("--label-smoothing", type=float)
