@@ -28,6 +28,7 @@ __all__ = [
     "LiteRTRunner",
     "compare_with_keras",
     "export_model",
+    "real_images",
     "to_onnx",
     "to_saved_model",
     "to_tflite",
@@ -71,6 +72,32 @@ def to_saved_model(model, directory):
         The destination path.
     """
     return atomic_write_dir(directory, lambda staging: model.export(staging, format="tf_saved_model", verbose=False))
+
+
+def real_images(input_shape, preprocessing, *, source="digits", split="train", count=REPRESENTATIVE_SAMPLES):
+    """The first `count` real images of a data source, shaped and scaled for a model.
+
+    The calibration set of full-integer quantization and the images of parity checks:
+    read through `keras_archs.data.load_dataset` (evaluation resize, grayscale tiled to
+    RGB or RGB averaged to gray as `input_shape` asks), in file order.
+
+    Args:
+        input_shape: the model's (height, width, channels).
+        preprocessing: its registry preprocessing mode (`model_info(name).preprocessing`).
+        source: "digits", a TFDS name, an image folder or TFRecords.
+        split: the split to read.
+        count: how many images (fewer if the split is smaller).
+
+    Returns:
+        (images, labels) as numpy arrays, float32 (N, H, W, C) and int (N,).
+    """
+    from keras_archs.data import load_dataset
+
+    height, width, channels = input_shape
+    dataset = load_dataset(source, split, batch_size=count, image_size=(height, width), channels=channels,
+                           training=False, preprocessing=preprocessing)
+    images, labels = next(iter(dataset))
+    return images.numpy(), labels.numpy()
 
 
 def _representative_dataset(images):

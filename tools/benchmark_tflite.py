@@ -5,50 +5,167 @@
 
 --models takes registry names or shell patterns, so the second line converts every mobile
 model (builtin ops only) and runs each file in the LiteRT interpreter: the sweep that backs
-"every mobile model converts and runs".
+"every mobile model converts and runs". --quantize picks the quantizations (float32 is always
+converted: it is the baseline of the ratios).
 
 Calibrates int8 on real images (scikit-learn's handwritten digits through
 keras_archs.data, resized and, for RGB models, tiled to 3 channels) and times batch-1 inference in the LiteRT interpreter
-(median of --runs). Prints one table; the figures go into docs/benchmarks.md.
+(median of --runs, the quantizations timed in turn so that a shared machine's drifting load
+falls on all of them alike). Prints one table; the figures go into docs/benchmarks.md.
+
+    python tools/benchmark_tflite.py --models mobilenet_v2 lenet5 --train-epochs 30 --train-size 32
+
+--train-epochs first trains each model on the real digits' training split (keras_archs.training's
+Trainer, Adam) at --train-size pixels, then measures every quantization on the 359 held-out test
+digits: Keras and TFLite test accuracy, top-1 agreement and max abs diff. Untrained weights make
+agreement figures meaningless (near-uniform softmax); these are the ones to quote.
 """
 
 import argparse
 import os
+import statistics
 import tempfile
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_archs  # noqa: E402
-from keras_archs import export  # noqa: E402
+from keras_archs import export, training  # noqa: E402
 from keras_archs.data import load_dataset  # noqa: E402
 
 
-def digit_images(shape, mode, count=200):
-    """Real digits at the model's input shape, preprocessed for it, from keras_archs.data."""
-    height, width, channels = shape
-    dataset = load_dataset("digits", "train", batch_size=count, image_size=(height, width), channels=channels,
-                           training=False, preprocessing=mode)
-    images, _ = next(iter(dataset))
-    return images.numpy()
+def train_on_digits(name, size, epochs, batch_size, learning_rate, seed):
+    """Builds `name` for the 10 digit classes at `size` pixels and trains it on the digits."""
+    info = keras_archs.model_info(name)
+    shape = (size, size, info.input_shape[-1])
+    keras.utils.set_random_seed(seed)
+    model = info.build(input_shape=shape, classes=10)
+    data = load_dataset("digits", "train", batch_size=batch_size, image_size=size, channels=shape[-1],
+                        preprocessing=info.preprocessing, seed=seed)
+    validation = load_dataset("digits", "validation", batch_size=batch_size, image_size=size, channels=shape[-1],
+                              preprocessing=info.preprocessing)
+    trainer = training.Trainer(model, keras.optimizers.Adam(learning_rate), keras.losses.CategoricalCrossentropy())
+    trainer.fit(data, epochs=epochs, validation_data=validation, verbose=0)
+    return model, shape, info.preprocessing
 
 
-def benchmark(name, runs, threads, directory):
+def batch_norm_layers(layer):
+    """Every BatchNormalization inside `layer`, nested models included."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return [layer]
+    return [found for child in getattr(layer, "layers", []) for found in batch_norm_layers(child)]
+
+
+def reestimate_batch_norm(model, images, batch_size):
+    """Replaces each BatchNormalization's moving statistics by their average over `images`.
+
+    MobileNetV2's momentum of 0.999 (the keras.applications twin's) forgets the initial
+    mean 0 / variance 1 only after thousands of steps; a short run on 1,258 digits takes a few
+    hundred, so its moving statistics are still mostly the initial ones and inference mode
+    predicts near chance while training-mode accuracy is high. Averaging the batch statistics
+    of the trained network over the training images ("precise BN", Wu & Johnson, "Rethinking
+    'Batch' in BatchNorm", 2021, arXiv:2105.07576) gives the statistics a long run would have
+    converged to; the converter then folds these into the convolutions.
+    """
+    layers = batch_norm_layers(model)
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for step, start in enumerate(range(0, len(images), batch_size)):
+            # momentum step/(step+1) makes the moving value the running mean of the batch values.
+            for layer in layers:
+                layer.momentum = step / (step + 1)
+            model(images[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+    return len(layers)
+
+
+def held_out_accuracy(model, images, labels):
+    """Top-1 accuracy of the Keras model in inference mode."""
+    return float(np.mean(model.predict(images, verbose=0).argmax(-1) == labels))
+
+
+def trained_agreement(name, args, directory):
+    """Trains `name` on the digits, then measures each quantization on the held-out test digits."""
+    model, shape, mode = train_on_digits(name, args.train_size, args.train_epochs, args.train_batch_size,
+                                         args.train_learning_rate, args.seed)
+    calibration, _ = export.real_images(shape, mode, split="train", count=4096)
+    images, labels = export.real_images(shape, mode, split="test", count=4096)
+    note = f"{name}: Keras test accuracy {held_out_accuracy(model, images, labels):.2%} with the run's moving BN statistics"
+    if args.precise_bn and reestimate_batch_norm(model, calibration, args.train_batch_size):
+        note += f", {held_out_accuracy(model, images, labels):.2%} after re-estimating them over the training digits"
+    rows, float_size = [], None
+    for quantize in args.quantizations:
+        path = os.path.join(directory, f"{name}_trained_{quantize}.tflite")
+        export.to_tflite(model, path, quantize=quantize, representative_images=calibration)
+        report = export.compare_with_keras(model, path, images, labels, quantize=quantize,
+                                           float32_size=float_size, latency_runs=1)
+        float_size = float_size or report.size_bytes
+        rows.append(report)
+    return shape, rows, note
+
+
+def print_trained_table(names, args, directory):
+    print("| model | input | epochs | quantization | size (KB) | size / float32 | Keras test accuracy "
+          "| TFLite test accuracy | top-1 agreement (test digits) | max abs diff (test digits) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    notes = []
+    for name in names:
+        shape, rows, note = trained_agreement(name, args, directory)
+        notes.append(note)
+        for report in rows:
+            print(
+                f"| {name} | {'x'.join(map(str, shape))} | {args.train_epochs} | {report.quantize} | "
+                f"{report.size_bytes / 1024:.0f} | {report.size_ratio_to_float32 or 1.0:.2f} | "
+                f"{report.keras_accuracy:.2%} | {report.accuracy:.2%} | {report.top1_agreement:.2%} | "
+                f"{report.max_abs_diff:.2e} |", flush=True
+            )
+    print()
+    for note in notes:
+        print(note)
+
+
+def interleaved_latency_ms(runners, image, runs, warmup=5):
+    """Median batch-1 latency of each runner, timed round-robin rather than one after another.
+
+    On a shared machine the load drifts within seconds; timing the variants in turn, with the
+    order rotated every round, lets the drift fall on all of them alike, so their ratios hold.
+    """
+    for runner in runners:
+        for _ in range(warmup):
+            runner.invoke(image)
+    timings = [[] for _ in runners]
+    for round_index in range(runs):
+        for offset in range(len(runners)):
+            index = (round_index + offset) % len(runners)
+            start = time.perf_counter()
+            runners[index].invoke(image)
+            timings[index].append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(values) for values in timings]
+
+
+def benchmark(name, runs, threads, directory, quantizations=export.QUANTIZATIONS):
+    """Converts `name` (untrained, default input) to each quantization; size, latency, parity rows."""
     info = keras_archs.model_info(name)
     model = info.build(input_shape=info.input_shape, classes=info.reference.classes)
-    images = digit_images(info.input_shape, info.preprocessing)
-    rows = []
-    for quantize in export.QUANTIZATIONS:
+    images, _ = export.real_images(info.input_shape, info.preprocessing, count=200)
+    expected = model.predict(images[:32], verbose=0)
+    sizes, runners, parity = [], [], []
+    for quantize in quantizations:
         path = os.path.join(directory, f"{name}_{quantize}.tflite")
         export.to_tflite(model, path, quantize=quantize, representative_images=images)
         runner = export.LiteRTRunner(path, num_threads=threads)
-        expected = model.predict(images[:32], verbose=0)
         actual = runner.predict(images[:32])
-        agreement = float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
-        max_diff = float(np.max(np.abs(actual - expected)))
-        rows.append((quantize, os.path.getsize(path), runner.median_latency_ms(images[0], runs=runs), agreement, max_diff))
-    return rows
+        parity.append((float(np.mean(actual.argmax(-1) == expected.argmax(-1))), float(np.max(np.abs(actual - expected)))))
+        sizes.append(os.path.getsize(path))
+        runners.append(runner)
+    latencies = interleaved_latency_ms(runners, images[0], runs)
+    return [(quantize, size, latency, *checks)
+            for quantize, size, latency, checks in zip(quantizations, sizes, latencies, parity)]
 
 
 def main(argv=None):
@@ -56,16 +173,41 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["lenet5", "mobilenet_v2"])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quantize", nargs="+", choices=export.QUANTIZATIONS, default=list(export.QUANTIZATIONS),
+                        help="quantizations to convert; float32 ('none') is always first, the baseline of the ratios")
+    parser.add_argument("--train-epochs", type=int, default=0,
+                        help="train each model on the real digits first and report held-out accuracy and agreement")
+    parser.add_argument("--train-size", type=int, default=32, help="input side for --train-epochs")
+    parser.add_argument("--train-batch-size", type=int, default=64)
+    parser.add_argument("--train-learning-rate", type=float, default=1e-3)
+    parser.add_argument("--precise-bn", action=argparse.BooleanOptionalAction, default=True,
+                        help="after --train-epochs, re-estimate BatchNormalization statistics over the training digits")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     names = [name for pattern in args.models for name in keras_archs.list_models(pattern)]
     if not names:
         parser.error(f"no registered model matches {args.models}")
-    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, {args.threads} thread) "
+    for option in ("runs", "threads", "train_size", "train_batch_size"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be a positive integer. Received: {getattr(args, option)}")
+    if args.train_epochs < 0:
+        parser.error(f"--train-epochs must be >= 0. Received: {args.train_epochs}")
+    args.quantizations = ["none"] + [q for q in export.QUANTIZATIONS if q in args.quantize and q != "none"]
+    if args.train_epochs:
+        with tempfile.TemporaryDirectory() as directory:
+            print_trained_table(names, args, directory)
+        return
+    quantizations = args.quantizations
+    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, interleaved, {args.threads} thread) "
           "| latency / float32 | top-1 agreement (32 images, untrained weights) | max abs diff |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as directory:
         for name in names:
-            rows = benchmark(name, args.runs, args.threads, directory)
+            try:
+                rows = benchmark(name, args.runs, args.threads, directory, quantizations)
+            except Exception as error:  # one model's failure is a finding of the sweep, not its end
+                print(f"| {name} | failed: {type(error).__name__}: {str(error).splitlines()[0][:200]} |", flush=True)
+                continue
             float_size, float_latency = rows[0][1], rows[0][2]
             for quantize, size, latency, agreement, max_diff in rows:
                 print(
