@@ -1,0 +1,66 @@
+"""Export sweeps over the registry (issues 5 and 7), run by CI as a second command.
+
+Every registered model exports to a SavedModel whose reloaded serving signature gives the
+Keras model's outputs (<= 1e-5), and every mobile model (MobileNet v1/v2/v3, ShuffleNet
+v1/v2, SqueezeNet, NASNet-A, AmoebaNet-A, LeNet-5) converts to float32 and to
+full-integer int8 TFLite (builtin ops only) and runs in the LiteRT interpreter, with the
+bounds of test_tflite_mobile.py.
+
+Exporting everything costs more than the default run's budget, so these tests are marked
+`sweep`: the default run deselects them (`-m "not sweep"` in pytest.ini) and CI runs
+`pytest -n 2 -m sweep`. The default run keeps the same checks on the family
+representatives (test_export_registry.py, test_tflite_mobile.py); the SavedModel sweep
+covers the other names, so the two commands together export every registered model once,
+except the two 1000-layer CIFAR nets (TOO_DEEP_TO_EXPORT).
+"""
+
+import pytest
+
+import keras_archs
+
+from conftest import REPRESENTATIVES
+from test_export_registry import assert_saved_model_reloads_with_identical_outputs
+from test_tflite_mobile import (
+    assert_float32_tflite_matches_keras,
+    assert_int8_tflite_tracks_keras,
+    batch_one_model,
+)
+
+pytestmark = pytest.mark.sweep
+
+# Started first, so that under `-n 2` the longest exports do not end up as a lone tail.
+SLOWEST_FIRST = ("nasnet_large", "amoebanet_a")
+# Not exported: the CIFAR nets 1202 and 1001 layers deep. resnet1202's SavedModel export
+# alone ran over 20 minutes on the shared 2 cores (measured 2026-11-22; not finished when
+# stopped), most of the sweep's budget. Their builder and blocks export here as resnet110
+# and preact_resnet164 (the registry suite likewise builds them only for their counts).
+TOO_DEEP_TO_EXPORT = ("resnet1202", "preact_resnet1001")
+
+
+def _slowest_first(names):
+    return sorted(names, key=lambda name: (SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)))
+
+
+REPRESENTED = {name for names in REPRESENTATIVES.values() for name in names}
+SAVED_MODEL_NAMES = _slowest_first(
+    name for name in keras_archs.list_models() if name not in REPRESENTED and name not in TOO_DEEP_TO_EXPORT
+)
+TFLITE_FAMILIES = ("mobilenet", "shufflenet", "squeezenet", "nasnet", "lenet")
+TFLITE_NAMES = _slowest_first(
+    name for name in keras_archs.list_models() if keras_archs.model_info(name).family in TFLITE_FAMILIES
+)
+
+
+@pytest.mark.parametrize("name", SAVED_MODEL_NAMES)
+def test_saved_model_reloads_with_identical_outputs(name, tmp_path):
+    assert_saved_model_reloads_with_identical_outputs(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", TFLITE_NAMES)
+def test_float32_tflite_matches_keras(name, tmp_path):
+    assert_float32_tflite_matches_keras(batch_one_model(name), tmp_path)
+
+
+@pytest.mark.parametrize("name", TFLITE_NAMES)
+def test_full_integer_int8_tflite_runs_and_tracks_keras(name, tmp_path):
+    assert_int8_tflite_tracks_keras(batch_one_model(name), tmp_path)
