@@ -40,9 +40,6 @@ FLOAT32_TOLERANCE = 1e-4
 # at most 0.35): the logits' level and scale, which correlation alone does not see.
 INT8_MIN_CENTRED_CORRELATION = 0.6
 INT8_MAX_RELATIVE_RMS_ERROR = 0.5
-# Ops a model may compute in float32 inside its "full-integer" file: LeNet-5's RBF output
-# layer squares and negates, and the converter keeps SQUARE and NEG in float32.
-FLOAT_OPS_ALLOWED = {"lenet5_paper": {"SQUARE", "NEG"}}
 # The MobileNets, initialized as keras.applications does (Glorot-uniform kernels, batch
 # normalization still the identity), shrink their activations block by block to logits
 # of 1e-10 (v3) to 1e-20 (v1) on real digits, and their int8 files then output one
@@ -150,7 +147,7 @@ def assert_int8_tflite_tracks_keras(model, directory):
     calibration = digits_for(model, "train", CALIBRATION_IMAGES)
     path = to_tflite(model, directory / f"{model.name}_int8.tflite", quantize="int8", representative_images=calibration)
     runner = LiteRTRunner(path)
-    assert float_ops(runner) <= FLOAT_OPS_ALLOWED.get(model.name, set())
+    assert not float_ops(runner), "a full-integer file computes nothing in float32 between its (de)quantize ops"
 
     images = digits_for(model, "test", PARITY_IMAGES)
     expected = keras_outputs(model, images)

@@ -242,10 +242,12 @@ class EuclideanRBF(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        squared_inputs = ops.sum(ops.square(inputs), axis=-1, keepdims=True)
-        squared_centers = ops.sum(ops.square(self.centers), axis=0)
-        penalties = squared_inputs - 2.0 * ops.matmul(inputs, self.centers) + squared_centers
-        return -penalties
+        # The negated penalty -(|x|^2 - 2 x.c + |c|^2), written with products and differences
+        # only: TFLite's integer kernels cover MUL and SUB but not SQUARE or NEG, which would
+        # leave float ops inside a full-integer model.
+        squared_inputs = ops.sum(inputs * inputs, axis=-1, keepdims=True)
+        squared_centers = ops.sum(self.centers * self.centers, axis=0)
+        return 2.0 * ops.matmul(inputs, self.centers) - squared_inputs - squared_centers
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
