@@ -162,22 +162,13 @@ def _model_for_export(model_or_path, input_size):
 
 
 def _export(args):
-    from keras_archs.data import load_dataset
-    from keras_archs.export import export_model
+    from keras_archs.export import export_model, real_images
 
     model, preprocessing = _model_for_export(args.model, args.input_size)
-    height, width, channels = model.inputs[0].shape[1:]
-
-    def first_batch(split):
-        dataset = load_dataset(
-            args.data, split, batch_size=args.samples, image_size=(height, width), channels=channels,
-            training=False, preprocessing=preprocessing,
-        )
-        images, labels = next(iter(dataset))
-        return images.numpy(), labels.numpy()
-
-    images, labels = first_batch(args.split)
-    calibration_images, _ = first_batch(args.calibration_split)
+    input_shape = tuple(model.inputs[0].shape[1:])
+    images, labels = real_images(input_shape, preprocessing, source=args.data, split=args.split, count=args.samples)
+    calibration_images, _ = real_images(input_shape, preprocessing, source=args.data, split=args.calibration_split,
+                                        count=args.samples)
     output = args.output or (
         os.path.dirname(args.model) if args.model.endswith(".keras") else os.path.join("saved_models", model.name)
     )

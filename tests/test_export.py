@@ -12,17 +12,9 @@ from keras_archs import export
 @pytest.fixture(scope="module")
 def trained_lenet():
     """LeNet-5 trained on scikit-learn's real handwritten digits, with the held-out test split."""
-    from keras_archs.data import load_dataset
-
-    def split(name, count):
-        dataset = load_dataset("digits", name, batch_size=count, image_size=32, channels=1, training=False,
-                               preprocessing="lenet")
-        images, labels = next(iter(dataset))
-        return images.numpy(), labels.numpy()
-
     keras.utils.set_random_seed(0)
-    train_images, train_labels = split("train", 2000)
-    test_images, test_labels = split("test", 2000)
+    train_images, train_labels = export.real_images((32, 32, 1), "lenet", split="train", count=2000)
+    test_images, test_labels = export.real_images((32, 32, 1), "lenet", split="test", count=2000)
     model = keras_archs.LeNet5()
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
     model.fit(train_images, train_labels, epochs=10, batch_size=32, verbose=0)
