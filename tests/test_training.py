@@ -234,3 +234,20 @@ def test_resume_inside_an_epoch_from_step_checkpoints(tmp_path):
     # The last checkpoint was taken after 2 steps of epoch 2 (index 1): it continues there.
     assert seen == [("epoch", 1), ("batch", 2), ("batch", 3)]
     assert int(resumed.optimizer.iterations.numpy()) == 8
+
+
+def test_reestimate_batch_norm_sets_the_moving_statistics_to_the_data_average():
+    inputs = keras.Input((4,))
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(momentum=0.999)])
+    model = keras.Model(inputs, inner(inputs))  # nested, as a backbone inside a model
+    batch_norm = inner.layers[0]
+    images = (np.random.default_rng(0).normal(size=(96, 4)) * 3 + 5).astype("float32")
+    assert training.reestimate_batch_norm(model, images, batch_size=32) == 1
+    batches = images.reshape(3, 32, 4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(batch_norm.moving_mean), batches.mean(axis=1).mean(axis=0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(batch_norm.moving_variance),
+                               batches.var(axis=1).mean(axis=0), rtol=1e-4)
+    assert batch_norm.momentum == 0.999
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        training.reestimate_batch_norm(model, images, batch_size=0)

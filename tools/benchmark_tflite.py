@@ -52,38 +52,6 @@ def train_on_digits(name, size, epochs, batch_size, learning_rate, seed):
     return model, shape, info.preprocessing
 
 
-def batch_norm_layers(layer):
-    """Every BatchNormalization inside `layer`, nested models included."""
-    if isinstance(layer, keras.layers.BatchNormalization):
-        return [layer]
-    return [found for child in getattr(layer, "layers", []) for found in batch_norm_layers(child)]
-
-
-def reestimate_batch_norm(model, images, batch_size):
-    """Replaces each BatchNormalization's moving statistics by their average over `images`.
-
-    MobileNetV2's momentum of 0.999 (the keras.applications twin's) forgets the initial
-    mean 0 / variance 1 only after thousands of steps; a short run on 1,258 digits takes a few
-    hundred, so its moving statistics are still mostly the initial ones and inference mode
-    predicts near chance while training-mode accuracy is high. Averaging the batch statistics
-    of the trained network over the training images ("precise BN", Wu & Johnson, "Rethinking
-    'Batch' in BatchNorm", 2021, arXiv:2105.07576) gives the statistics a long run would have
-    converged to; the converter then folds these into the convolutions.
-    """
-    layers = batch_norm_layers(model)
-    momenta = [layer.momentum for layer in layers]
-    try:
-        for step, start in enumerate(range(0, len(images), batch_size)):
-            # momentum step/(step+1) makes the moving value the running mean of the batch values.
-            for layer in layers:
-                layer.momentum = step / (step + 1)
-            model(images[start:start + batch_size], training=True)
-    finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum
-    return len(layers)
-
-
 def held_out_accuracy(model, images, labels):
     """Top-1 accuracy of the Keras model in inference mode."""
     return float(np.mean(model.predict(images, verbose=0).argmax(-1) == labels))
@@ -96,7 +64,7 @@ def trained_agreement(name, args, directory):
     calibration, _ = export.real_images(shape, mode, split="train", count=4096)
     images, labels = export.real_images(shape, mode, split="test", count=4096)
     note = f"{name}: Keras test accuracy {held_out_accuracy(model, images, labels):.2%} with the run's moving BN statistics"
-    if args.precise_bn and reestimate_batch_norm(model, calibration, args.train_batch_size):
+    if args.precise_bn and training.reestimate_batch_norm(model, calibration, args.train_batch_size):
         note += f", {held_out_accuracy(model, images, labels):.2%} after re-estimating them over the training digits"
     rows, float_size = [], None
     for quantize in args.quantizations:

@@ -12,6 +12,7 @@
     trainer.fit(dataset, epochs=10, checkpoint_dir="saved_models/run/checkpoints")
 """
 
+from keras_archs.training.batch_norm import reestimate_batch_norm
 from keras_archs.training.loop import Trainer
 from keras_archs.training.presets import PRESETS, Preset, get_preset, preset_for_model
 from keras_archs.training.run import RunConfig, train
@@ -35,6 +36,7 @@ __all__ = [
     "get_preset",
     "is_chief",
     "preset_for_model",
+    "reestimate_batch_norm",
     "resolve_jit_compile",
     "resolve_precision",
     "select_strategy",
