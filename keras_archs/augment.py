@@ -348,10 +348,8 @@ class Policy:
     autoaugment: Optional[str] = None
 
     def __post_init__(self):
-        if self.autoaugment is not None and self.autoaugment not in GARDEN_AUTOAUGMENT_POLICIES:
-            raise ValueError(
-                f"autoaugment must be None or one of {GARDEN_AUTOAUGMENT_POLICIES}. Received: autoaugment={self.autoaugment!r}"
-            )
+        if self.autoaugment is not None:
+            _check_garden_policy(self.autoaugment, "autoaugment")
 
     def crop_image(self, image, size, channels=3, seed=None, eval_crop_fraction=CENTER_CROP_FRACTION):
         """The per-image training crop (float32, `size`); an encoded string is decoded here."""
@@ -406,6 +404,11 @@ GARDEN_AUTOAUGMENT_POLICIES = ("reduced_imagenet", "v0")
 GARDEN_INSTALL_HINT = 'pip install "keras-archs[garden]"'
 
 
+def _check_garden_policy(name, argument):
+    if name not in GARDEN_AUTOAUGMENT_POLICIES:
+        raise ValueError(f"{argument} must be one of {GARDEN_AUTOAUGMENT_POLICIES}. Received: {argument}={name!r}")
+
+
 def garden_augment_module():
     """`official.vision.ops.augment` of TF Model Garden, imported on first use.
 
@@ -435,8 +438,7 @@ class GardenAutoAugment:
     """
 
     def __init__(self, policy="reduced_imagenet"):
-        if policy not in GARDEN_AUTOAUGMENT_POLICIES:
-            raise ValueError(f"policy must be one of {GARDEN_AUTOAUGMENT_POLICIES}. Received: policy={policy!r}")
+        _check_garden_policy(policy, "policy")
         self.policy = policy
         self.augmenter = garden_augment_module().AutoAugment(augmentation_name=policy)
 

@@ -36,6 +36,7 @@ __all__ = [
     "Pool",
     "asymmetric",
     "auxiliary_classifier",
+    "auxiliary_input_spec",
     "branch",
     "conv_bn",
     "expanded_bank",
@@ -332,6 +333,29 @@ def inception_resnet_block(x, branches, *, scale, style, name, activation="relu"
     if activation is None:
         return x
     return keras.layers.Activation(activation, name=f"{name}_ac")(x)
+
+
+def auxiliary_input_spec(input_spec, min_size, *, heads=1):
+    """`input_spec` as it stands with auxiliary classifiers: a fixed input of `min_size` or more.
+
+    A model passes it to `build_model` when `aux_logits=True` and `include_top=True`, so that
+    a too-small or unfixed input is refused, naming `aux_logits`, before any layer exists
+    (`auxiliary_classifier` would only find out where the branch leaves the trunk).
+
+    Args:
+        input_spec: the model's `keras_archs.registry.InputSpec`.
+        min_size: the smallest input side that gives the branch's grid the size its
+            pooling and "FC" layers need.
+        heads: how many auxiliary classifiers the model adds (for the message).
+
+    Returns:
+        A copy of `input_spec` with that minimum, a fixed size and the reason.
+    """
+    needs = "the auxiliary classifiers need" if heads > 1 else "the auxiliary classifier needs"
+    return dataclasses.replace(
+        input_spec, min_size=min_size, fixed_size_top=True,
+        requirement=f"{needs} a {min_size}x{min_size} input or larger, of fixed size. Received: aux_logits=True",
+    )
 
 
 def auxiliary_classifier(

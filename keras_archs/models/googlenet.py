@@ -28,7 +28,15 @@ import keras
 
 from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.inception import Conv, ConvStyle, Pool, auxiliary_classifier, conv_bn, inception_block
+from keras_archs.layers.inception import (
+    Conv,
+    ConvStyle,
+    Pool,
+    auxiliary_classifier,
+    auxiliary_input_spec,
+    conv_bn,
+    inception_block,
+)
 from keras_archs.models.base import build_model, check_choice, check_rate
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
@@ -169,11 +177,7 @@ def GoogLeNet(
     config = VARIANTS[variant]
     input_spec = INPUT_SPEC
     if aux_logits and include_top is True:
-        input_spec = dataclasses.replace(
-            INPUT_SPEC, min_size=config.aux_min_size, fixed_size_top=True,
-            requirement=f"the auxiliary classifiers need a {config.aux_min_size}x{config.aux_min_size} input or "
-                        "larger, of fixed size. Received: aux_logits=True",
-        )
+        input_spec = auxiliary_input_spec(INPUT_SPEC, config.aux_min_size, heads=len(AUX_AFTER))
 
     def aux_heads(x, aux_name, style):
         if not (aux_logits and include_top):

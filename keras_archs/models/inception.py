@@ -33,6 +33,7 @@ from keras_archs.layers.inception import (
     Pool,
     asymmetric,
     auxiliary_classifier,
+    auxiliary_input_spec,
     branch,
     conv_bn,
     expanded_bank,
@@ -302,11 +303,7 @@ def InceptionV3(
 
     input_spec = V3_INPUT_SPEC
     if aux_logits and include_top is True:
-        input_spec = dataclasses.replace(
-            V3_INPUT_SPEC, min_size=V3_AUX_MIN_SIZE, fixed_size_top=True,
-            requirement=f"the auxiliary classifier needs a {V3_AUX_MIN_SIZE}x{V3_AUX_MIN_SIZE} input or larger, "
-                        "of fixed size. Received: aux_logits=True",
-        )
+        input_spec = auxiliary_input_spec(V3_INPUT_SPEC, V3_AUX_MIN_SIZE)
     return _build(features, input_spec, 0.0, include_top, weights, input_tensor, input_shape, pooling,
                   classes, classifier_activation, name or "inception_v3")
 

@@ -23,6 +23,7 @@ def _bool_or_auto(value):
 
 def build_parser(description, **defaults):
     """The recipes' argument parser; `defaults` change flag defaults (e.g. data="cifar10")."""
+    from keras_archs.augment import POLICIES
     from keras_archs.training.presets import PRESETS
     from keras_archs.training.strategy import PRECISIONS, STRATEGIES
 
@@ -37,7 +38,8 @@ def build_parser(description, **defaults):
     add("--image-size", type=int, help="input side (default: the model's)")
     add("--channels", type=int, help="input channels (default: the model's)")
     add("--classes", type=int, help="number of classes (default: what the data says)")
-    add("--policy", help="augmentation policy (none, alexnet, inception, resnet, cifar, randaugment, autoaugment, autoaugment_v0, basic, digits; autoaugment* need the garden extra)")
+    garden = [name for name, policy in POLICIES.items() if policy.autoaugment]
+    add("--policy", help=f"augmentation policy ({', '.join(POLICIES)}; {', '.join(garden)} need the garden extra)")
     add("--mixup-alpha", type=float)
     add("--cutmix-alpha", type=float)
     add("--label-smoothing", type=float)
