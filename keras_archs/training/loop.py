@@ -17,6 +17,7 @@ checkpoint before it moves the `checkpoint` index, so a crash mid-write keeps th
 
 import os
 import shutil
+import sys
 import tempfile
 from typing import Callable, Optional, Sequence, Union
 
@@ -240,15 +241,16 @@ class Trainer:
             checkpoint_dir: where resume checkpoints go (None: no resume).
             checkpoint_every_steps: also checkpoint inside epochs (None: at epoch ends).
             max_checkpoints: checkpoints kept.
-            verbose: 0 silent, 1 progress bar, 2 one line per epoch; "auto" is 1 on the
-                chief and 0 on other workers.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch; "auto" is 0 on
+                workers other than the chief, and on the chief 1 when standard output is a
+                terminal, else 2 (no progress-bar escapes in log files).
 
         Returns:
             The `keras.callbacks.History`.
         """
         chief = is_chief(self.strategy)
         if verbose == "auto":
-            verbose = 1 if chief else 0
+            verbose = (1 if sys.stdout.isatty() else 2) if chief else 0
         per_epoch_pass = steps_per_epoch is None
         if per_epoch_pass:
             if not isinstance(data, tf.data.Dataset):
@@ -265,6 +267,11 @@ class Trainer:
         if checkpoint_dir:
             manager, epoch_counter, step_in_epoch = self._restore(checkpoint_dir, chief, max_checkpoints, epoch_counter, step_in_epoch)
         initial_epoch, initial_step = int(epoch_counter.numpy()), int(step_in_epoch.numpy())
+        if verbose and initial_epoch >= epochs:
+            print(f"Resuming from {checkpoint_dir}: all {epochs} epochs are done; nothing to train", flush=True)
+        elif verbose and (initial_epoch or initial_step):
+            print(f"Resuming from {checkpoint_dir}: epoch {initial_epoch + 1} of {epochs}, step {initial_step} "
+                  f"of {steps_per_epoch}", flush=True)
 
         callback_list = keras.callbacks.CallbackList(
             list(callbacks), add_history=True, add_progbar=verbose != 0, model=self.model,

@@ -18,13 +18,20 @@ import dataclasses
 import importlib.util
 import inspect
 import json
+import numbers
 import os
 import re
+import shutil
 import time
 import warnings
 from typing import Any, Mapping, Optional
 
 import keras
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
+
+from keras_archs.models.base import check_choice, check_positive_int, check_rate
+from keras_archs.precision import float32_model
 
 from keras_archs.data import load_dataset
 from keras_archs.fileio import atomic_write, write_json
@@ -107,9 +114,11 @@ class RunConfig:
 class SaveModels(keras.callbacks.Callback):
     """Writes `last.keras` every epoch and `best.keras` when `monitor` improves (temp + rename)."""
 
-    def __init__(self, run_dir, monitor="val_accuracy", mode="max", enabled=True):
+    def __init__(self, run_dir, monitor="val_accuracy", mode="max", enabled=True, saveable=None):
         super().__init__()
         self.run_dir = run_dir
+        # Turns the trained model into what is written (e.g. a float32 copy of a mixed one).
+        self.saveable = saveable or (lambda model: model)
         self.monitor = monitor
         self.better = (lambda new, old: new > old) if mode == "max" else (lambda new, old: new < old)
         self.best = None
@@ -125,11 +134,12 @@ class SaveModels(keras.callbacks.Callback):
         if not self.enabled:
             return
         logs = logs or {}
-        atomic_write(os.path.join(self.run_dir, "last.keras"), self.model.save)
+        saved = self.saveable(self.model)
+        atomic_write(os.path.join(self.run_dir, "last.keras"), saved.save)
         value = logs.get(self.monitor, logs.get(self.monitor.replace("val_", "")))
         if value is not None and (self.best is None or self.better(value, self.best)):
             self.best = value
-            atomic_write(os.path.join(self.run_dir, "best.keras"), self.model.save)
+            atomic_write(os.path.join(self.run_dir, "best.keras"), saved.save)
             write_json({"monitor": self.monitor, "value": value, "epoch": epoch + 1}, self._best_file)
 
 
@@ -154,25 +164,124 @@ def _default_split(source, wanted, fallback):
 def train(config: RunConfig):
     """Runs (or resumes) training as `config` says; returns the final metrics dict.
 
-    The global Keras dtype policy is set for the run and restored afterwards.
+    Every setting is checked before any data is read or any file is written. The global
+    Keras dtype policy (and TensorFlow op determinism, with `deterministic=True`) is set
+    for the run and restored afterwards. A run that fails before its first checkpoint
+    removes the run directory it created.
+
+    Raises:
+        ValueError: for a bad setting (named with the value received), or when the run
+            name already holds a run of another model or input shape.
     """
     previous_policy = keras.mixed_precision.global_policy()
+    determinism_was_on = tf_config.is_op_determinism_enabled()
     try:
         return _train(config)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
+        if not determinism_was_on:
+            tf_config.disable_op_determinism()
+
+
+def _check_optional(value, argument, check):
+    if value is not None:
+        check(value, argument)
+
+
+def _check_non_negative(value, argument):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{argument} must be a number >= 0. Received: {argument}={value!r}")
+
+
+def _check_positive(value, argument):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or value == float("inf"):
+        raise ValueError(f"{argument} must be a positive number. Received: {argument}={value!r}")
+
+
+# Options the run itself passes to the constructor.
+_RUN_OWNED_OPTIONS = ("name", "classes", "input_shape", "input_tensor", "include_top")
+
+
+def _check_config(config, info):
+    """Every setting of `config` that can be judged before any data is read."""
+    for argument in ("epochs", "batch_size", "image_size", "channels", "steps_per_epoch", "train_examples",
+                     "validation_steps", "checkpoint_every_steps"):
+        _check_optional(getattr(config, argument), argument, check_positive_int)
+    check_positive_int(config.steps_per_execution, "steps_per_execution")
+    _check_optional(config.learning_rate, "learning_rate", _check_positive)
+    for argument in ("mixup_alpha", "cutmix_alpha"):
+        _check_optional(getattr(config, argument), argument, _check_non_negative)
+    _check_optional(config.label_smoothing, "label_smoothing", check_rate)
+    if config.classes is not None:
+        check_positive_int(config.classes, "classes")
+        if config.classes < 2:
+            raise ValueError(f"classes must be at least 2. Received: classes={config.classes!r}")
+    if config.channels is not None:
+        check_choice(config.channels, (1, 3), "channels")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, numbers.Integral) or config.seed < 0:
+        raise ValueError(f"seed must be an integer >= 0. Received: seed={config.seed!r}")
+    check_choice(config.verbose, ("auto", 0, 1, 2), "verbose")
+    options = config.model_options
+    if not isinstance(options, Mapping):
+        raise ValueError(f"model_options must be a JSON object of constructor options. Received: model_options={options!r}")
+    accepted = _parameters(info.constructor)
+    for key in options:
+        if key in _RUN_OWNED_OPTIONS:
+            raise ValueError(f"model_options cannot set {key!r}: the run sets it (see --classes, --image-size). "
+                             f"Received: model_options={dict(options)!r}")
+        if key not in accepted:
+            known = ", ".join(sorted(set(accepted) - set(_RUN_OWNED_OPTIONS)))
+            raise ValueError(f"model_options has {key!r}, which {info.constructor.__name__} does not take "
+                             f"(it takes: {known}). Received: model_options={dict(options)!r}")
+
+
+def _check_run_dir(run_dir, settings):
+    """Refuses to reuse a run directory that holds a run of another model or shape."""
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        return
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        previous = {key: saved["resolved"].get(key, saved.get(key)) for key in settings}
+    except (OSError, ValueError, KeyError, AttributeError):
+        raise ValueError(f"The run directory holds an unreadable config.json; remove {run_dir} or pass another "
+                         f"run_name. Received: run_dir={run_dir!r}") from None
+    differences = [key for key in settings if previous[key] != settings[key]]
+    if differences:
+        was = ", ".join(f"{key}={previous[key]!r}" for key in differences)
+        now = ", ".join(f"{key}={settings[key]!r}" for key in differences)
+        raise ValueError(f"The run directory {run_dir} holds a run with {was}; resuming it as {now} cannot work. "
+                         f"Pass another run_name (--run-name), or remove {run_dir} to start fresh. Received: {now}")
+
+
+def _saveable(model):
+    """The model as it is saved: float32 whatever precision trained it, compiled for evaluation."""
+    saved = float32_model(model)
+    if saved is model:
+        return model
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    saved.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(optimizer)), loss=model.loss)
+    # Built, so that loading the file finds the optimizer variables it expects; the training
+    # state itself lives in the checkpoints.
+    saved.optimizer.build(saved.trainable_variables)
+    return saved
 
 
 def _train(config):
     started = time.time()
+    info = model_info(config.model)
+    _check_config(config, info)
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf_config.enable_op_determinism()
     strategy = select_strategy(config.strategy)
     precision = set_precision(config.precision)
     jit_compile = resolve_jit_compile(config.jit_compile)
     chief = is_chief(strategy)
-    info = model_info(config.model)
     preset = preset_module.get_preset(config.preset) if config.preset else preset_module.preset_for_model(config.model)
-    epochs = config.epochs or preset.epochs
-    batch_size = config.batch_size or preset.batch_size
+    epochs = preset.epochs if config.epochs is None else config.epochs
+    batch_size = preset.batch_size if config.batch_size is None else config.batch_size
     if batch_size % strategy.num_replicas_in_sync:
         raise ValueError(f"batch_size must divide among {strategy.num_replicas_in_sync} replicas. Received: batch_size={batch_size}")
     image_size = config.image_size or info.input_spec.default_size
@@ -191,10 +300,17 @@ def _train(config):
     )
     _, train_info = load_dataset(config.data, config.train_split, download=config.download, return_info=True, **common)
     classes = config.classes or train_info.num_classes
+    if classes is not None and classes < 2:
+        raise ValueError(f"Training needs at least 2 classes; the data has {classes}. Received: data={config.data!r}")
     examples = config.train_examples or train_info.num_examples
+    if config.steps_per_epoch is None and examples and examples < batch_size:
+        raise ValueError(f"The batch is larger than the data: {config.data!r} has {examples} training examples and "
+                         f"training drops partial batches; pass a smaller batch_size (--batch-size). "
+                         f"Received: batch_size={batch_size}")
     steps_per_epoch = config.steps_per_epoch or (examples // batch_size if examples else None)
     if not steps_per_epoch:
-        raise ValueError("The data does not say its size: pass steps_per_epoch or train_examples.")
+        raise ValueError("The data does not say its size: pass steps_per_epoch or train_examples. "
+                         f"Received: data={config.data!r}")
 
     def train_input(input_context):
         return load_dataset(config.data, config.train_split, training=True, policy=policy, mixup_alpha=mixup,
@@ -210,26 +326,56 @@ def _train(config):
     options = dict(config.model_options)
     if preset.dropout_rate is not None and "dropout_rate" in _parameters(info.constructor):
         options.setdefault("dropout_rate", preset.dropout_rate)
-    run_dir = os.path.join(config.output_dir, config.resolved_run_name())
-    if chief:
-        os.makedirs(run_dir, exist_ok=True)
-        write_json({
-            **dataclasses.asdict(config), "resolved": {
-                "preset": preset.name, "epochs": epochs, "batch_size": batch_size, "image_size": image_size,
-                "channels": channels, "classes": classes, "policy": policy, "precision": precision,
-                "jit_compile": jit_compile, "replicas": strategy.num_replicas_in_sync,
-                "steps_per_epoch": steps_per_epoch,
-            }}, os.path.join(run_dir, "config.json"))
-
     if config.label_smoothing is not None:
         preset = dataclasses.replace(preset, label_smoothing=config.label_smoothing)
     with strategy.scope():
         model = info.build(classes=classes, input_shape=(image_size, image_size, channels), **options)
         optimizer = preset.optimizer(batch_size, steps_per_epoch, epochs=epochs, learning_rate=config.learning_rate)
-    trainer = Trainer(model, optimizer, preset.loss(), strategy=strategy,
-                      metrics=("accuracy", "top5") if classes and classes > 10 else ("accuracy",),
-                      aux_loss_weight=preset.aux_loss_weight, jit_compile=jit_compile,
-                      steps_per_execution=config.steps_per_execution)
+
+    run_dir = os.path.join(config.output_dir, config.resolved_run_name())
+    resolved = {
+        "preset": preset.name, "epochs": epochs, "batch_size": batch_size, "image_size": image_size,
+        "channels": channels, "classes": classes, "policy": policy, "precision": precision,
+        "jit_compile": jit_compile, "replicas": strategy.num_replicas_in_sync, "steps_per_epoch": steps_per_epoch,
+    }
+    # What the checkpoints' shapes depend on: a run of anything else cannot resume here.
+    _check_run_dir(run_dir, {"model": config.model, "image_size": image_size, "channels": channels,
+                             "classes": classes, "model_options": dict(config.model_options)})
+    created = not os.path.exists(run_dir)
+    checkpoint_dir = os.path.join(run_dir, "checkpoints")
+    try:
+        if chief:
+            os.makedirs(run_dir, exist_ok=True)
+            write_json({**dataclasses.asdict(config), "resolved": resolved}, os.path.join(run_dir, "config.json"))
+        trainer = Trainer(model, optimizer, preset.loss(), strategy=strategy,
+                          metrics=("accuracy", "top5") if classes and classes > 10 else ("accuracy",),
+                          aux_loss_weight=preset.aux_loss_weight, jit_compile=jit_compile,
+                          steps_per_execution=config.steps_per_execution)
+        trainer.fit(train_input, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                    validation_data=eval_input(validation_split), callbacks=_callbacks(preset, run_dir, chief),
+                    checkpoint_dir=checkpoint_dir, checkpoint_every_steps=config.checkpoint_every_steps,
+                    verbose=config.verbose)
+        if preset.use_ema:
+            optimizer.finalize_variable_values(model.trainable_variables)
+        results = trainer.evaluate(eval_input(test_split))
+        if chief:
+            atomic_write(os.path.join(run_dir, "model.keras"), _saveable(model).save)
+    except BaseException:
+        # Nothing to resume from: leave no half-made run behind.
+        if chief and created and not tf.train.latest_checkpoint(checkpoint_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    metrics = {
+        "model": config.model, "data": config.data, "split": test_split,
+        **{f"test_{key}": value for key, value in results.items()},
+        "epochs": epochs, "preset": preset.name, "seconds": round(time.time() - started, 1),
+    }
+    if chief:
+        write_json(metrics, os.path.join(run_dir, "metrics.json"))
+    return metrics
+
+
+def _callbacks(preset, run_dir, chief):
     callbacks = [keras.callbacks.TerminateOnNaN(), *preset.callbacks()]
     if chief:
         callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True))
@@ -238,22 +384,8 @@ def _train(config):
             callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), update_freq="epoch"))
         else:
             warnings.warn("TensorBoard is not installed (pip install tensorboard): no TensorBoard logs.", stacklevel=2)
-    callbacks.append(SaveModels(run_dir, enabled=chief))
-    trainer.fit(train_input, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=eval_input(validation_split),
-                callbacks=callbacks, checkpoint_dir=os.path.join(run_dir, "checkpoints"),
-                checkpoint_every_steps=config.checkpoint_every_steps, verbose=config.verbose)
-    if preset.use_ema:
-        optimizer.finalize_variable_values(model.trainable_variables)
-    results = trainer.evaluate(eval_input(test_split))
-    metrics = {
-        "model": config.model, "data": config.data, "split": test_split,
-        **{f"test_{key}": value for key, value in results.items()},
-        "epochs": epochs, "preset": preset.name, "seconds": round(time.time() - started, 1),
-    }
-    if chief:
-        atomic_write(os.path.join(run_dir, "model.keras"), model.save)
-        write_json(metrics, os.path.join(run_dir, "metrics.json"))
-    return metrics
+    callbacks.append(SaveModels(run_dir, enabled=chief, saveable=_saveable))
+    return callbacks
 
 
 def _parameters(function):
