@@ -7,7 +7,9 @@ Every architecture registers its public constructor under one or more lowercase 
 """
 
 import dataclasses
+import difflib
 import fnmatch
+import re
 import types
 from typing import Any, Callable, Mapping, Optional, Tuple
 
@@ -23,6 +25,14 @@ __all__ = [
 ]
 
 PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit", "raw")
+
+# The names of `keras_archs.training.presets.PRESETS`, kept here so that `register_model` can
+# refuse a misspelt preset at import time without importing training (imports flow layers <-
+# models <- registry <- training); tests/test_presets.py checks that the two lists agree.
+PRESET_NAMES = (
+    "lenet", "alexnet", "vgg", "googlenet", "inception_v3", "resnet", "resnet_cifar", "wide_resnet_cifar",
+    "resnext_cifar", "densenet", "densenet_cifar", "mobilenet", "shufflenet", "modern",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +99,15 @@ class Reference:
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
-    """Everything the registry knows about one registered name."""
+    """Everything the registry knows about one registered name.
+
+    Attributes:
+        preset: the default training preset (a name in `PRESET_NAMES`): the recipe of the
+            paper the model comes from.
+        cifar_preset: the preset for CIFAR-10/100 at 32x32 where the paper has a CIFAR
+            recipe (for models designed for CIFAR, the same as `preset`); None where it has
+            none.
+    """
 
     name: str
     constructor: Callable[..., Any]
@@ -99,6 +117,8 @@ class ModelInfo:
     input_spec: InputSpec
     reference: Reference
     preprocessing: str
+    preset: str
+    cifar_preset: Optional[str] = None
     twin: Optional[str] = None
 
     @property
@@ -128,6 +148,8 @@ def register_model(
     input_spec: InputSpec,
     reference: Reference = Reference(),
     preprocessing: str,
+    preset: str,
+    cifar_preset: Optional[str] = None,
     defaults: Optional[Mapping[str, Any]] = None,
     twin: Optional[str] = None,
 ):
@@ -142,11 +164,16 @@ def register_model(
         preprocessing: one of "caffe", "tf", "torch" (as `keras.applications`), "lenet"
             (LeCun 1998 input scaling), "unit" (pixels scaled to [0, 1]) or "raw" (pixels
             in [0, 255]: the model scales them itself, as MobileNetV3 does).
+        preset: the default training preset, one of `PRESET_NAMES`: the paper's recipe, or
+            "modern" where the paper publishes none (the entry says why).
+        cifar_preset: the preset for CIFAR-10/100 where the paper has a CIFAR recipe (for a
+            model designed for CIFAR, the same as `preset`), else None.
         defaults: constructor options this name fixes.
         twin: the `keras.applications` constructor this model matches weight for weight.
 
     Raises:
-        ValueError: for a duplicate or malformed name, or an unknown preprocessing mode.
+        ValueError: for a duplicate or malformed name, an unknown preprocessing mode or an
+            unknown preset name.
     """
     if not isinstance(name, str) or not name or name != name.lower() or " " in name:
         raise ValueError(f"Registry names are non-empty lowercase strings. Received: name={name!r}")
@@ -155,6 +182,12 @@ def register_model(
     if preprocessing not in PREPROCESSING_MODES:
         raise ValueError(
             f"preprocessing must be one of {PREPROCESSING_MODES}. Received: preprocessing={preprocessing!r}"
+        )
+    if preset not in PRESET_NAMES:
+        raise ValueError(f"preset must be one of {PRESET_NAMES}. Received: preset={preset!r}")
+    if cifar_preset is not None and cifar_preset not in PRESET_NAMES:
+        raise ValueError(
+            f"cifar_preset must be one of {PRESET_NAMES} or None. Received: cifar_preset={cifar_preset!r}"
         )
     frozen_defaults = types.MappingProxyType(dict(defaults or {}))
 
@@ -168,6 +201,8 @@ def register_model(
             input_spec=input_spec,
             reference=reference,
             preprocessing=preprocessing,
+            preset=preset,
+            cifar_preset=cifar_preset,
             twin=twin,
         )
         return constructor
@@ -182,13 +217,51 @@ def list_models(pattern: str = "*"):
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
 
 
+def _normalized(text):
+    """`text` lowercased without separators: "ResNet-50", "resnet_50" and "resnet.50" -> "resnet50"."""
+    return re.sub(r"[\s._-]", "", text.lower())
+
+
+def _hint(name):
+    """What an unregistered `name` probably meant, as a sentence for the error ("" if nothing).
+
+    First the names that are `name` up to case and separators ("ResNet-50" -> "resnet50";
+    the constructor's name counts where the entry fixes no options: "ResNeXt50" ->
+    "resnext50_32x4d"), then the names containing it ("resnet" -> the resnet*), then close
+    spellings ("resnt50" -> "resnet50"). Close spellings must begin with the numbers of
+    `name`, so that "resnet9000" is not offered "resnet50".
+    """
+    spellings = {}
+    for registered, info in _REGISTRY.items():
+        spellings.setdefault(_normalized(registered), set()).add(registered)
+        if not info.defaults:
+            spellings.setdefault(_normalized(info.constructor.__name__), set()).add(registered)
+    query = _normalized(name)
+    if query in spellings:
+        meant = sorted(spellings[query])
+    else:
+        containing = sorted(registered for registered in _REGISTRY if query and query in _normalized(registered))
+        if containing:
+            return f" Similar names: {', '.join(containing[:8])}."
+        numbers = re.findall(r"\d+", query)
+        comparable = [key for key in spellings if re.findall(r"\d+", key)[: len(numbers)] == numbers]
+        close = difflib.get_close_matches(query, comparable, n=3, cutoff=0.8)
+        # Best match first, as difflib ranks them.
+        meant = list(dict.fromkeys(registered for key in close for registered in sorted(spellings[key])))
+    return f" Did you mean {' or '.join(repr(option) for option in meant)}?" if meant else ""
+
+
 def model_info(name: str) -> ModelInfo:
-    """The registry entry for `name`: paper, input size, reference figures, preprocessing."""
+    """The registry entry for `name`: paper, input size, reference figures, preprocessing.
+
+    Raises:
+        ValueError: for an unregistered name, with the registered names it probably meant
+            ("Did you mean 'resnet50'?" for "ResNet-50"), or the names containing it.
+    """
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        close = fnmatch.filter(_REGISTRY, f"*{name}*") if isinstance(name, str) else []
-        hint = f" Similar names: {', '.join(sorted(close)[:8])}." if close else ""
+        hint = _hint(name) if isinstance(name, str) else ""
         raise ValueError(
             f"No model is registered under this name; see keras_archs.list_models().{hint} "
             f"Received: name={name!r}"

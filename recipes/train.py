@@ -13,4 +13,4 @@ import sys
 from keras_archs.training.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(description=__doc__.splitlines()[0]))
+    sys.exit(main(description=__doc__))

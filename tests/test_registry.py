@@ -8,7 +8,7 @@ def test_duplicate_names_are_refused():
     with pytest.raises(ValueError, match="already registered"):
         registry.register_model(
             "vgg16", family="vgg", paper=registry.Paper("t", "a", 2015),
-            input_spec=registry.InputSpec(224, 32), preprocessing="caffe",
+            input_spec=registry.InputSpec(224, 32), preprocessing="caffe", preset="vgg",
         )
     assert keras_archs.model_info("vgg16").constructor is keras_archs.VGG16
 
@@ -18,7 +18,7 @@ def test_malformed_names_are_refused(bad_name):
     with pytest.raises(ValueError, match="name"):
         registry.register_model(
             bad_name, family="x", paper=registry.Paper("t", "a", 2000),
-            input_spec=registry.InputSpec(32, 32), preprocessing="unit",
+            input_spec=registry.InputSpec(32, 32), preprocessing="unit", preset="modern",
         )
 
 
@@ -26,7 +26,18 @@ def test_unknown_preprocessing_mode_is_refused():
     with pytest.raises(ValueError, match="preprocessing"):
         registry.register_model(
             "brand_new_net", family="x", paper=registry.Paper("t", "a", 2000),
-            input_spec=registry.InputSpec(32, 32), preprocessing="imagenet",
+            input_spec=registry.InputSpec(32, 32), preprocessing="imagenet", preset="modern",
+        )
+    assert "brand_new_net" not in keras_archs.list_models()
+
+
+@pytest.mark.parametrize("argument", ["preset", "cifar_preset"])
+def test_unknown_preset_name_is_refused(argument):
+    options = {"preset": "modern", argument: "resnet_imagenet"}
+    with pytest.raises(ValueError, match=f"Received: {argument}='resnet_imagenet'"):
+        registry.register_model(
+            "brand_new_net", family="x", paper=registry.Paper("t", "a", 2000),
+            input_spec=registry.InputSpec(32, 32), preprocessing="unit", **options,
         )
     assert "brand_new_net" not in keras_archs.list_models()
 
@@ -49,13 +60,14 @@ def test_unknown_name_is_a_clear_error():
         keras_archs.model_info("lenet")
 
 
-def test_model_info_carries_paper_input_reference_and_preprocessing():
+def test_model_info_carries_paper_input_reference_preprocessing_and_preset():
     info = keras_archs.model_info("vgg16")
     assert info.paper.arxiv == "1409.1556" and info.paper.year == 2015
     assert info.input_shape == (224, 224, 3)
     assert info.reference.params == 138_357_544 and info.reference.source == "KA VGG16"
     assert info.preprocessing == "caffe"
     assert info.twin == "VGG16"
+    assert info.preset == "vgg" and info.cifar_preset is None
     lenet = keras_archs.model_info("lenet5_paper")
     assert lenet.input_shape == (32, 32, 1) and lenet.defaults == {"variant": "paper"}
     assert lenet.constructor_call == "LeNet5(variant='paper')"

@@ -117,6 +117,7 @@ def _features(x, variant):
         params=60_965_224, source="arithmetic from Krizhevsky 2012 Fig. 2 (the paper says ~60M)"
     ),
     preprocessing="caffe",
+    preset="alexnet",
     defaults={"variant": "paper"},
 )
 @register_model(
@@ -129,6 +130,7 @@ def _features(x, variant):
         top1=56.52, top1_source="TV alexnet",
     ),
     preprocessing="torch",
+    preset="alexnet",
 )
 def AlexNet(
     include_top=True,

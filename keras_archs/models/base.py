@@ -13,9 +13,40 @@ import keras
 
 from keras_archs.layers.heads import POOLING_CHOICES, pool_features
 
-__all__ = ["build_model", "check_activation", "check_choice", "check_positive_int", "check_rate"]
+__all__ = [
+    "append_to_docstring",
+    "build_model",
+    "check_activation",
+    "check_choice",
+    "check_positive_int",
+    "check_rate",
+]
 
 WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
+
+
+def append_to_docstring(function, text):
+    """Appends `text` to `function.__doc__`, which is None under `python -OO`.
+
+    Args:
+        function: the function whose docstring grows.
+        text: what to append.
+    """
+    # -OO strips docstrings: there is nothing to extend, and `None += str` would fail at import.
+    if function.__doc__ is not None:
+        function.__doc__ += text
+
+
+def _check_image_data_format():
+    """Raises ValueError unless Keras is set to channels-last images."""
+    data_format = keras.config.image_data_format()
+    if data_format != "channels_last":
+        raise ValueError(
+            "keras_archs models are built channels-last (height, width, channels): call "
+            'keras.config.set_image_data_format("channels_last") before building one, and '
+            "transpose channels-first inputs (or convert the exported model). "
+            f"Received: keras.config.image_data_format()={data_format!r}"
+        )
 
 
 def check_positive_int(value, argument):
@@ -174,8 +205,10 @@ def build_model(
         A `keras.Model`.
 
     Raises:
-        ValueError: naming the argument and the received value, before any layer is built.
+        ValueError: naming the argument and the received value, before any layer is built;
+            also when `keras.config.image_data_format()` is not "channels_last".
     """
+    _check_image_data_format()
     if not isinstance(include_top, bool):
         raise ValueError(f"include_top must be True or False. Received: include_top={include_top!r}")
     _check_weights(weights)

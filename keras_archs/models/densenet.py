@@ -138,6 +138,8 @@ def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None):
             top1=top1, top1_source="Huang 2017 Table 3 (single crop)" if top1 else "",
         ),
         preprocessing="torch",
+        preset="densenet",
+        cifar_preset="densenet_cifar",
         twin=twin,
     )
 
@@ -250,6 +252,8 @@ def _register_cifar(name, params, defaults, top1):
         reference=Reference(params=params, source="IMG densenet_cifar (CIFAR-10)", classes=10,
                             top1=top1, top1_source="Huang 2017 Table 2 (C10+)"),
         preprocessing="unit",
+        preset="densenet_cifar",
+        cifar_preset="densenet_cifar",
         defaults=defaults,
     )
 

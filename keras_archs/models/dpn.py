@@ -121,6 +121,9 @@ def _register(depth, params, source, gmacs=None, gmacs_source="", top1=None):
             top1_source="cypw/DPNs (single crop 224)" if top1 else "",
         ),
         preprocessing="torch",
+        # Chen 2017 gives no complete ImageNet schedule (epochs, decay points, weight decay)
+        # that a preset could reproduce.
+        preset="modern",
     )
 
 

@@ -137,6 +137,7 @@ def _features(x, variant, aux_heads):
         top1=69.778, top1_source="TV googlenet",
     ),
     preprocessing="torch",
+    preset="googlenet",
 )
 def GoogLeNet(
     include_top=True,

@@ -90,6 +90,10 @@ def _register(depth, approximate_params, top1):
             top1_source="He 2015 Table 6 (CIFAR-10 error 7.54 / 8.80%)",
         ),
         preprocessing="unit",
+        # Srivastava 2015 tunes its CIFAR hyperparameters per network and publishes no single recipe;
+        # He 2015 §4.2 compares with Highway networks (Table 6) under resnet_cifar.
+        preset="resnet_cifar",
+        cifar_preset="resnet_cifar",
         defaults={"depth": depth},
     )
 

@@ -171,6 +171,9 @@ BN_BLOCKS = (
     input_spec=BN_INPUT_SPEC,
     reference=Reference(params=11_295_240, source="IMG bninception", gmacs=2.048, gmacs_source="IMG bninception"),
     preprocessing="caffe",
+    # Ioffe 2015 §4.2.1 publishes only changes to an unpublished Inception recipe (rate x5 or
+    # x30, decay 6x faster, L2 /5, no dropout), so no preset reproduces it.
+    preset="modern",
 )
 def BNInception(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -259,6 +262,7 @@ V3_BLOCKS = (
         top1=78.8, top1_source="Szegedy 2016: 21.2% top-1 error, single crop",
     ),
     preprocessing="tf",
+    preset="inception_v3",
     twin="InceptionV3",
 )
 def InceptionV3(
@@ -363,6 +367,8 @@ def _v4_stem(x, style):
         top1=80.2, top1_source="TF-slim table",
     ),
     preprocessing="tf",
+    # Szegedy 2017 §4: RMSProp decay 0.9, epsilon 1.0, rate 0.045 x0.94 every 2 epochs, as Inception-v3.
+    preset="inception_v3",
 )
 def InceptionV4(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -446,6 +452,7 @@ def _ir_style(keras_auto):
                "bias-free convolutions with BN beta only, biased 1x1 expansions, FC 1792->1000",
     ),
     preprocessing="tf",
+    preset="inception_v3",
 )
 def InceptionResNetV1(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -498,6 +505,7 @@ IR_V2_STAGES = (
         params=55_813_192, source="KA InceptionResNetV2", top1=80.4, top1_source="TF-slim table",
     ),
     preprocessing="tf",
+    preset="inception_v3",
     twin="InceptionResNetV2",
 )
 def InceptionResNetV2(

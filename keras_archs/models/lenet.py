@@ -80,6 +80,7 @@ def _modern_head(x, *, classes, classifier_activation, activation):
     input_spec=INPUT_SPEC,
     reference=Reference(params=60_000, source="LeCun 1998 §II.B (sum of the per-layer counts)", classes=10),
     preprocessing="lenet",
+    preset="lenet",
     defaults={"variant": "paper"},
 )
 @register_model(
@@ -89,6 +90,7 @@ def _modern_head(x, *, classes, classifier_activation, activation):
     input_spec=INPUT_SPEC,
     reference=Reference(params=61_706, source="arithmetic: full C3, dense softmax output", classes=10),
     preprocessing="lenet",
+    preset="lenet",
 )
 def LeNet5(
     include_top=True,

@@ -152,6 +152,7 @@ def _relu6(x, stem):
         top1=70.9, top1_source="TF MobileNet README",
     ),
     preprocessing="tf",
+    preset="mobilenet",
     twin="MobileNet",
 )
 def MobileNet(
@@ -208,6 +209,7 @@ def MobileNet(
         top1=71.8, top1_source="TF MobileNet v2 README",
     ),
     preprocessing="tf",
+    preset="mobilenet",
     twin="MobileNetV2",
 )
 def MobileNetV2(
@@ -340,6 +342,7 @@ def _register_v3(name, params, gmacs, paper_mmacs, twin):
         # With include_preprocessing=True (the default, as keras.applications) the model
         # takes [0, 255] pixels; with include_preprocessing=False, scale them with "tf".
         preprocessing="raw",
+        preset="mobilenet",
         twin=twin,
     )
 

@@ -138,6 +138,8 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
         top1=74.0, top1_source="TF NASNet README",
     ),
     preprocessing="tf",
+    # Zoph 2018 trains with ScheduledDropPath, which no preset reproduces.
+    preset="modern",
     twin="NASNetMobile",
 )
 def NASNet(
@@ -178,6 +180,7 @@ def NASNet(
         top1=82.7, top1_source="TF NASNet README",
     ),
     preprocessing="tf",
+    preset="modern",
     twin="NASNetLarge",
 )
 def NASNetLarge(
@@ -210,6 +213,8 @@ def NASNetLarge(
         top1=74.5, top1_source="Real 2019, Table 2",
     ),
     preprocessing="tf",
+    # AmoebaNet-A shares NASNet's search space and macro-architecture: like NASNet, modern.
+    preset="modern",
 )
 def AmoebaNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,

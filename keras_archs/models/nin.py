@@ -99,6 +99,8 @@ def _features(x, variant, dropout_rate):
     paper=PAPER,
     input_spec=VARIANTS["imagenet"].input_spec,
     preprocessing="caffe",
+    # Lin 2014 reports no ImageNet training (this model is the Caffe Model Zoo's NIN-Imagenet).
+    preset="modern",
     defaults={"variant": "imagenet"},
 )
 @register_model(
@@ -108,6 +110,11 @@ def _features(x, variant, dropout_rate):
     input_spec=VARIANTS["cifar"].input_spec,
     reference=Reference(params=984_356, source="IMG nin_cifar100", classes=100),
     preprocessing="tf",
+    # Lin 2014 §4.1 gives batch 128 and two /10 decays on plateau but not the rate or length:
+    # resnet_cifar (batch 128, two /10 steps, pad-crop-flip as in the paper's augmented run)
+    # is the nearest preset.
+    preset="resnet_cifar",
+    cifar_preset="resnet_cifar",
     defaults={"variant": "cifar", "classes": 100},
 )
 @register_model(
@@ -120,6 +127,8 @@ def _features(x, variant, dropout_rate):
         top1=89.59, top1_source="Lin 2014 Table 1 (10.41% error, no augmentation)",
     ),
     preprocessing="tf",
+    preset="resnet_cifar",
+    cifar_preset="resnet_cifar",
     defaults={"variant": "cifar", "classes": 10},
 )
 def NiN(

@@ -34,7 +34,7 @@ import keras
 from keras_archs.layers.conv import bn_act, conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.residual import ResidualSpec, residual_stages
-from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
+from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
 __all__ = [
@@ -200,12 +200,16 @@ def _resnet_v1(depth, variant, drop_path_rate, se_ratio, *common):
 
 
 def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=None, gmacs_source="", twin=None,
-                defaults=None, top1=None, top1_source=""):
+                defaults=None, top1=None, top1_source="", cifar_preset="resnet_cifar"):
+    # Every ImageNet ResNet here trains with He 2015's recipe (the resnet preset): ResNeXt
+    # (Xie 2017 §4) and SE-ResNet (Hu 2018 §6.1: SGD momentum 0.9, /10 every 30 epochs)
+    # follow it, as do WRN's ImageNet runs. Their CIFAR recipes differ (`cifar_preset`);
+    # He 2015 §4.2's is the default.
     return register_model(
         name, family="resnet", paper=paper, input_spec=INPUT_SPEC,
         reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source, top1=top1,
                             top1_source=top1_source),
-        preprocessing=preprocessing, twin=twin, defaults=defaults,
+        preprocessing=preprocessing, preset="resnet", cifar_preset=cifar_preset, twin=twin, defaults=defaults,
     )
 
 
@@ -287,7 +291,7 @@ def ResNet152(
 
 
 for _constructor in (ResNet18, ResNet34, ResNet50, ResNet101, ResNet152):
-    _constructor.__doc__ += COMMON_ARGS + VARIANT_ARG
+    append_to_docstring(_constructor, COMMON_ARGS + VARIANT_ARG)
 
 
 def _resnet_v2(depth, drop_path_rate, se_ratio, *common):
@@ -328,7 +332,7 @@ def ResNet152V2(
 
 
 for _constructor in (ResNet50V2, ResNet101V2, ResNet152V2):
-    _constructor.__doc__ += COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n"
+    append_to_docstring(_constructor, COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n")
 
 
 def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common):
@@ -349,7 +353,7 @@ GROUPED_ARGS = """        cardinality: groups of the 3x3 convolution (C in Xie 2
 
 
 @_registered("resnext50_32x4d", paper=RESNEXT_PAPER, params=25_028_904, source="TV resnext50_32x4d", gmacs=4.23,
-             gmacs_source="TV resnext50_32x4d")
+             gmacs_source="TV resnext50_32x4d", cifar_preset="resnext_cifar")
 def ResNeXt50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, drop_path_rate=0.0,
@@ -362,9 +366,10 @@ def ResNeXt50(
 
 
 @_registered("resnext101_64x4d", paper=RESNEXT_PAPER, params=83_455_272, source="TV resnext101_64x4d",
-             gmacs=15.46, gmacs_source="TV resnext101_64x4d", defaults={"cardinality": 64, "width_per_group": 4})
+             gmacs=15.46, gmacs_source="TV resnext101_64x4d", defaults={"cardinality": 64, "width_per_group": 4},
+             cifar_preset="resnext_cifar")
 @_registered("resnext101_32x8d", paper=RESNEXT_PAPER, params=88_791_336, source="TV resnext101_32x8d",
-             gmacs=16.414, gmacs_source="TV resnext101_32x8d")
+             gmacs=16.414, gmacs_source="TV resnext101_32x8d", cifar_preset="resnext_cifar")
 def ResNeXt101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=8, drop_path_rate=0.0,
@@ -389,7 +394,7 @@ WIDE_ARGS = """        width_factor: how many times wider the bottleneck's 1x1 a
 
 
 @_registered("wide_resnet50_2", paper=WRN_PAPER, params=68_883_240, source="TV wide_resnet50_2", gmacs=11.398,
-             gmacs_source="TV wide_resnet50_2")
+             gmacs_source="TV wide_resnet50_2", cifar_preset="wide_resnet_cifar")
 def WideResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
@@ -400,7 +405,7 @@ def WideResNet50(
 
 
 @_registered("wide_resnet101_2", paper=WRN_PAPER, params=126_886_696, source="TV wide_resnet101_2",
-             gmacs=22.753, gmacs_source="TV wide_resnet101_2")
+             gmacs=22.753, gmacs_source="TV wide_resnet101_2", cifar_preset="wide_resnet_cifar")
 def WideResNet101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
@@ -411,9 +416,9 @@ def WideResNet101(
 
 
 for _constructor in (ResNeXt50, ResNeXt101):
-    _constructor.__doc__ += COMMON_ARGS + GROUPED_ARGS
+    append_to_docstring(_constructor, COMMON_ARGS + GROUPED_ARGS)
 for _constructor in (WideResNet50, WideResNet101):
-    _constructor.__doc__ += COMMON_ARGS + WIDE_ARGS
+    append_to_docstring(_constructor, COMMON_ARGS + WIDE_ARGS)
 
 
 @_registered("seresnet50", paper=SE_PAPER, params=28_088_024, source="IMG seresnet50", gmacs=3.88,
@@ -477,4 +482,4 @@ def SENet154(
 
 
 for _constructor in (SEResNet50, SEResNeXt50):
-    _constructor.__doc__ += COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n"
+    append_to_docstring(_constructor, COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n")

@@ -39,7 +39,7 @@ from keras_archs.layers.conv import bn_act, conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.residual import ResidualSpec, residual_stage, residual_stages
 from keras_archs.layers.regularization import drop_path_rates
-from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
+from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
 from keras_archs.models.resnet import PREACT_PAPER, RESNET_PAPER, RESNEXT_PAPER, TORCH_BN, WRN_PAPER
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
@@ -161,11 +161,15 @@ def _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, in
     )
 
 
-def _registered(name, *, paper, params, source, depth, extra_defaults=None, top1=None, top1_source=""):
+def _registered(name, *, paper, params, source, depth, extra_defaults=None, top1=None, top1_source="",
+                preset="resnet_cifar"):
+    # These networks are CIFAR networks: their paper's CIFAR recipe is both the default
+    # preset and the CIFAR one. He 2015 §4.2's (resnet_cifar) serves ResNet and the
+    # pre-activation ResNet (He 2016, appendix, keeps it); WRN and ResNeXt name their own.
     return register_model(
         name, family="resnet_cifar", paper=paper, input_spec=INPUT_SPEC,
         reference=Reference(params=params, source=source, classes=10, top1=top1, top1_source=top1_source),
-        preprocessing="unit",
+        preprocessing="unit", preset=preset, cifar_preset=preset,
         defaults={"depth": depth, **(extra_defaults or {})},
     )
 
@@ -250,7 +254,8 @@ def _wide(depth, width_factor, dropout_rate):
 
 
 @_registered("wide_resnet28_10", paper=WRN_PAPER, params=36_479_194, source="IMG wrn28_10_cifar10", depth=28,
-             top1=96.0, top1_source="Zagoruyko 2016 (CIFAR-10: 4.00% error, no dropout)")
+             top1=96.0, top1_source="Zagoruyko 2016 (CIFAR-10: 4.00% error, no dropout)",
+             preset="wide_resnet_cifar")
 def CifarWideResNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=28, width_factor=10, dropout_rate=0.0, drop_path_rate=0.0,
@@ -278,10 +283,10 @@ def CifarWideResNet(
 @_registered("resnext29_16x64d", paper=RESNEXT_PAPER, params=68_155_210,
              source="hand arithmetic (Xie 2017 Table 7: 68.1M; IMG resnext29_16x64d_cifar10 68,155,210)",
              depth=29, extra_defaults={"cardinality": 16},
-             top1=96.42, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.58% error)")
+             top1=96.42, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.58% error)", preset="resnext_cifar")
 @_registered("resnext29_8x64d", paper=RESNEXT_PAPER, params=34_426_698,
              source="hand arithmetic (Xie 2017 Table 7: 34.4M)", depth=29,
-             top1=96.35, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.65% error)")
+             top1=96.35, top1_source="Xie 2017 Table 7 (CIFAR-10: 3.65% error)", preset="resnext_cifar")
 def CifarResNeXt(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
     classifier_activation="softmax", name=None, depth=29, cardinality=8, width_per_group=64, drop_path_rate=0.0,
@@ -311,8 +316,10 @@ def CifarResNeXt(
 # its pre-activation units, stem 432, final BN 512, head 2,570) plus the stage
 # projections i*f + 2f where the shape changes (ResNet-110: 576 + 2,176; WRN-58-4: 1,152 +
 # 8,448 + 33,280) and the root projection 16*64k + 2*64k (ResNet-110: 1,152; WRN: 4,608).
+# RoR adds shortcuts to a base network; each trains with its base network's recipe (our
+# choice; the paper's best runs add stochastic depth, `drop_path_rate` here).
 @_registered("ror3_wrn58_4", paper=ROR_PAPER, params=13_646_938, source="hand arithmetic (RoR-3 over WRN-58-4)",
-             depth=58, extra_defaults={"width_factor": 4})
+             depth=58, extra_defaults={"width_factor": 4}, preset="wide_resnet_cifar")
 @_registered("ror3_resnet110", paper=ROR_PAPER, params=1_734_618,
              source="hand arithmetic (RoR-3 over ResNet-110, option B)",
              depth=110)
@@ -348,4 +355,4 @@ def CifarRoR(
 
 
 for _constructor in (CifarResNet, CifarPreActResNet, CifarWideResNet, CifarResNeXt, CifarRoR):
-    _constructor.__doc__ += SE_ARG
+    append_to_docstring(_constructor, SE_ARG)

@@ -120,6 +120,7 @@ def _register_v1(groups, width_multiplier, params, suffix="w1"):
             gmacs_source="Zhang 2018, Table 1 (complexity row)" if gmacs else "",
         ),
         preprocessing="torch",
+        preset="shufflenet",
         defaults={"groups": groups, "width_multiplier": width_multiplier},
     )
 
@@ -180,6 +181,8 @@ def _register_v2(width, params, gmacs, top1):
             gmacs_source=f"TV shufflenet_v2_x{suffix}", top1=top1, top1_source=f"TV shufflenet_v2_x{suffix}",
         ),
         preprocessing="torch",
+        # Our choice: ShuffleNet v2 trains with its predecessor's recipe (Zhang 2018 §4).
+        preset="shufflenet",
         defaults={"width": width},
     )
 

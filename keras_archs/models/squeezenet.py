@@ -97,6 +97,8 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     reference=Reference(params=1_248_424, source="TV squeezenet1_0", gmacs=0.819, gmacs_source="TV squeezenet1_0",
                         top1=58.092, top1_source="TV squeezenet1_0"),
     preprocessing="torch",
+    # Iandola 2016 leaves its training settings to the Caffe solver files it released.
+    preset="modern",
 )
 @register_model(
     "squeezenet1_1",
@@ -106,6 +108,7 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     reference=Reference(params=1_235_496, source="TV squeezenet1_1", gmacs=0.349, gmacs_source="TV squeezenet1_1",
                         top1=58.178, top1_source="TV squeezenet1_1"),
     preprocessing="torch",
+    preset="modern",
     defaults={"version": "1_1"},
 )
 def SqueezeNet(

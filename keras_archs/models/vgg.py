@@ -105,6 +105,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=f"TV {name}", top1=top1,
                             top1_source=f"TV {name}" if top1 else ""),
         preprocessing="caffe",
+        preset="vgg",
         twin=twin,
     )
     with_bn = register_model(
@@ -114,6 +115,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         input_spec=INPUT_SPEC,
         reference=Reference(params=bn_params, source=f"TV {name}_bn", gmacs=gmacs, gmacs_source=f"TV {name}"),
         preprocessing="caffe",
+        preset="vgg",
         defaults={"batch_norm": True},
     )
     return lambda constructor: with_bn(plain(constructor))

@@ -12,13 +12,14 @@ Where a paper leaves a value out, the preset says what it chose and why.
 """
 
 import dataclasses
-import fnmatch
 import math
 from typing import Optional, Tuple
 
 import keras
 
-__all__ = ["PRESETS", "Preset", "get_preset", "preset_for_model"]
+from keras_archs.registry import model_info
+
+__all__ = ["CIFAR_FALLBACK", "PRESETS", "Preset", "get_preset", "preset_for_model"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +44,8 @@ class Preset:
         clipnorm: gradient clipping by norm, or None.
         schedule: "constant", "plateau" (ReduceLROnPlateau /10), "step" (piecewise at
             `boundaries` epochs, times `decay_factor` each), "exponential" (times
-            `decay_factor` every `decay_epochs`, staircase) or "cosine".
+            `decay_factor` every `decay_epochs`, staircase), "linear" (straight down to 0
+            at the last step) or "cosine".
         boundaries: epochs of the "step" schedule.
         decay_factor: multiplier at each boundary / decay period.
         decay_epochs: period of the "exponential" schedule, in epochs.
@@ -107,6 +109,10 @@ class Preset:
             return keras.optimizers.schedules.ExponentialDecay(
                 peak, decay_steps=max(1, int(round(self.decay_epochs * steps_per_epoch))),
                 decay_rate=self.decay_factor, staircase=True,
+            )
+        if self.schedule == "linear":
+            return keras.optimizers.schedules.PolynomialDecay(
+                peak, decay_steps=max(1, int(epochs * steps_per_epoch)), end_learning_rate=0.0, power=1.0
             )
         if self.schedule == "cosine":
             warmup = int(round(self.warmup_epochs * steps_per_epoch))
@@ -227,6 +233,22 @@ PRESETS = {
             boundaries=(32_000 / _CIFAR_STEPS_PER_EPOCH, 48_000 / _CIFAR_STEPS_PER_EPOCH), policy="cifar",
         ),
         Preset(
+            "wide_resnet_cifar",
+            source="Zagoruyko & Komodakis 2016 §3, implementation details (arXiv 1605.07146): SGD Nesterov "
+            "momentum 0.9, batch 128, lr 0.1 x0.2 at epochs 60, 120 and 160 of 200, weight decay 5e-4; "
+            "pad 4 (reflection in the paper, zeros here), crop, flip; dropout 0.3 only in the dropout "
+            "runs (not the default)",
+            learning_rate=0.1, base_batch_size=128, batch_size=128, epochs=200, nesterov=True,
+            weight_decay=5e-4, schedule="step", boundaries=(60, 120, 160), decay_factor=0.2, policy="cifar",
+        ),
+        Preset(
+            "resnext_cifar",
+            source="Xie 2017 §5.3 and appendix A (arXiv 1611.05431): SGD momentum 0.9, batch 128, lr 0.1 "
+            "/10 at epochs 150 and 225 of 300, weight decay 5e-4; He 2015's pad 4, crop, flip",
+            learning_rate=0.1, base_batch_size=128, batch_size=128, epochs=300,
+            weight_decay=5e-4, schedule="step", boundaries=(150, 225), policy="cifar",
+        ),
+        Preset(
             "densenet",
             source="Huang 2017 §4.2 (arXiv 1608.06993): ImageNet SGD batch 256, Nesterov momentum 0.9, "
             "weight decay 1e-4, lr 0.1 /10 at epochs 30 and 60 of 90",
@@ -250,6 +272,15 @@ PRESETS = {
             schedule="exponential", decay_factor=0.98, decay_epochs=1, policy="inception",
         ),
         Preset(
+            "shufflenet",
+            source="Zhang 2018 §4 (arXiv 1707.01083): ResNeXt's ImageNet settings (SGD momentum 0.9) except "
+            "weight decay 4e-5 and a rate decaying linearly from 0.5 to 0; batch 1024 for 3e5 iterations "
+            "(240 epochs of 1.28M images); the paper's milder scale augmentation is not a policy here, so "
+            "the Inception crop stands in",
+            learning_rate=0.5, base_batch_size=1024, batch_size=1024, epochs=240,
+            weight_decay=4e-5, schedule="linear", policy="inception",
+        ),
+        Preset(
             "modern",
             source="Current practice (He et al. 2019 'Bag of Tricks', arXiv 1812.01187; Wightman et al. "
             "2021 'ResNet strikes back', arXiv 2110.00476): SGD Nesterov, lr 0.1 x batch/256, 5 "
@@ -262,19 +293,10 @@ PRESETS = {
     )
 }
 
-# Registry names (shell patterns) -> preset; the first match wins.
-MODEL_PRESETS = (
-    ("lenet*", "lenet"),
-    ("alexnet*", "alexnet"),
-    ("vgg*", "vgg"),
-    ("googlenet*", "googlenet"),
-    ("inception*", "inception_v3"),
-    ("xception*", "inception_v3"),
-    ("*resnet*", "resnet"),
-    ("resnext*", "resnet"),
-    ("densenet*", "densenet"),
-    ("mobilenet*", "mobilenet"),
-)
+# The CIFAR preset of models whose paper has no CIFAR recipe (`ModelInfo.cifar_preset` None):
+# He 2015 §4.2's, the recipe most later CIFAR papers start from, with 32x32 pad-crop-flip
+# augmentation (an ImageNet preset's crops and schedule do not fit 32x32 images).
+CIFAR_FALLBACK = "resnet_cifar"
 
 
 def get_preset(name):
@@ -285,13 +307,20 @@ def get_preset(name):
 
 
 def preset_for_model(model_name, cifar=False):
-    """The preset of the paper that introduced `model_name` ("modern" when none applies).
+    """The training preset the registry names for `model_name`.
 
-    With `cifar=True`, the CIFAR preset of the papers that have one (ResNet, DenseNet).
+    Args:
+        model_name: a registered model name.
+        cifar: the preset for CIFAR-10/100 instead: `ModelInfo.cifar_preset`, or
+            `CIFAR_FALLBACK` ("resnet_cifar") where the paper has no CIFAR recipe.
+
+    Returns:
+        The `Preset` (`ModelInfo.preset` when `cifar` is False).
+
+    Raises:
+        ValueError: for an unregistered model name.
     """
-    for pattern, preset in MODEL_PRESETS:
-        if fnmatch.fnmatchcase(model_name, pattern):
-            if cifar and f"{preset}_cifar" in PRESETS:
-                return PRESETS[f"{preset}_cifar"]
-            return PRESETS[preset]
-    return PRESETS["resnet_cifar" if cifar else "modern"]
+    info = model_info(model_name)
+    if cifar:
+        return get_preset(info.cifar_preset or CIFAR_FALLBACK)
+    return get_preset(info.preset)
