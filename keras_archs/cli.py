@@ -6,20 +6,28 @@
     keras-archs export MODEL_OR_PATH --format saved_model|tflite|onnx [--quantize ...] [--data ...]
 """
 
-import argparse
 import dataclasses
+import importlib.util
 import os
 import sys
+import zipfile
 from typing import Optional
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
+from keras_archs.cli_types import OneLineErrorParser, fail, first_line, positive_int
+from keras_archs.profile import profile
+from keras_archs.registry import list_models, model_info
 
-from keras_archs.profile import profile  # noqa: E402
-from keras_archs.registry import list_models, model_info  # noqa: E402
+__all__ = ["ZooRow", "build_parser", "main", "measure", "measure_all", "zoo_table"]
 
-__all__ = ["ZooRow", "main", "measure", "zoo_table"]
+# What each export format needs beyond the base install, and the extra that brings it:
+# ONNX conversion (tf2onnx, onnx) and its parity check (onnxruntime); the TFLite parity
+# check and latency run in the LiteRT interpreter.
+EXTRAS = {
+    "onnx": ("onnx", ("onnx", "tf2onnx", "onnxruntime")),
+    "tflite": ("litert", ("ai_edge_litert",)),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +71,20 @@ def measure(name):
     )
 
 
+def measure_all(names, stream=None):
+    """`measure` for each name, with one progress line per model on `stream` (stderr).
+
+    Building and counting 80 models takes minutes; the lines show it is moving.
+    """
+    stream = sys.stderr if stream is None else stream
+    rows = []
+    for index, name in enumerate(names, 1):
+        if len(names) > 1:
+            print(f"[{index}/{len(names)}] measuring {name}", file=stream, flush=True)
+        rows.append(measure(name))
+    return rows
+
+
 def zoo_table(rows, markdown=False):
     """Formats measured rows as a text table, or as Markdown with the papers' titles."""
     header = ["name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "top-1 %", "year"]
@@ -104,7 +126,7 @@ def _list(args):
     if not names:
         print(f"No model matches {args.pattern!r}.", file=sys.stderr)
         return 1
-    print(zoo_table([measure(name) for name in names], markdown=args.markdown))
+    print(zoo_table(measure_all(names), markdown=args.markdown))
     return 0
 
 
@@ -146,24 +168,81 @@ def _summary(args):
     return 0
 
 
+def _load_model_file(path):
+    """The model in a `.keras` file; any failure to load it is a one-line ValueError."""
+    if not os.path.exists(path):
+        raise ValueError(f"No such model file. Received: model={path!r}")
+    if not os.path.isfile(path):
+        raise ValueError(f"The model path is not a file. Received: model={path!r}")
+    # Keras answers a file that is not a zip archive with "File not found": say what is wrong.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"This is not a Keras model file (a .keras file is a zip archive saved by model.save). "
+            f"Received: model={path!r}"
+        )
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # a zip without a model, an object safe_mode refuses, an unregistered class, ...
+        reason = " ".join(str(error).split())[:300]
+        raise ValueError(
+            f"This is not a Keras model file that loads ({type(error).__name__}: {reason}). Received: model={path!r}"
+        ) from None
+
+
 def _model_for_export(model_or_path, input_size):
     """A trained `.keras` file, or a registered name built with random weights."""
     if model_or_path.endswith(".keras"):
-        if not os.path.isfile(model_or_path):
-            raise ValueError(f"No such model file. Received: model={model_or_path!r}")
-        model = keras.saving.load_model(model_or_path)
+        model = _load_model_file(model_or_path)
         registered = model.name in list_models()
         return model, model_info(model.name).preprocessing if registered else "unit"
+    if os.path.exists(model_or_path):
+        raise ValueError(
+            "export takes a registry name or a trained .keras file; this path is neither. "
+            f"Received: model={model_or_path!r}"
+        )
     info = model_info(model_or_path)
     height, width, channels = info.input_shape
     shape = (input_size, input_size, channels) if input_size else (height, width, channels)
-    print(f"note: {model_or_path} has random weights; export a trained .keras file to ship it", file=sys.stderr)
-    return info.build(input_shape=shape, classes=info.reference.classes), info.preprocessing
+    try:
+        model = info.build(input_shape=shape, classes=info.reference.classes)
+    except ValueError as error:
+        if input_size:  # the shape in the message came from the flag: say so
+            raise ValueError(f"--input-size {input_size} does not fit {model_or_path}: {error}") from None
+        raise
+    return model, info.preprocessing
+
+
+def _check_export_args(args):
+    """Refuses flag combinations that cannot work, before a model is built or a file written."""
+    if args.quantize != "none" and args.format != "tflite":
+        raise ValueError(
+            f"--quantize applies to --format tflite only. Received: --quantize {args.quantize} "
+            f"with --format {args.format}"
+        )
+    for flag, given in (("--int8-io", args.int8_io), ("--allow-select-tf-ops", args.allow_select_tf_ops)):
+        if given and args.format != "tflite":
+            raise ValueError(f"{flag} applies to --format tflite only. Received: --format {args.format}")
+    if args.int8_io and args.quantize != "int8":
+        raise ValueError(f"--int8-io needs --quantize int8. Received: --quantize {args.quantize}")
+    if args.input_size is not None and args.model.endswith(".keras"):
+        raise ValueError(
+            "--input-size applies to a registry name; a .keras file keeps its own input. "
+            f"Received: --input-size {args.input_size} with model={args.model!r}"
+        )
+    if args.format in EXTRAS:
+        extra, modules = EXTRAS[args.format]
+        missing = [module for module in modules if importlib.util.find_spec(module) is None]
+        if missing:
+            raise ValueError(
+                f'--format {args.format} needs {", ".join(missing)}: pip install "keras-archs[{extra}]". '
+                f"Received: --format {args.format}"
+            )
 
 
 def _export(args):
     from keras_archs.export import export_model, real_images
 
+    _check_export_args(args)
     model, preprocessing = _model_for_export(args.model, args.input_size)
     input_shape = tuple(model.inputs[0].shape[1:])
     images, labels = real_images(input_shape, preprocessing, source=args.data, split=args.split, count=args.samples)
@@ -172,6 +251,9 @@ def _export(args):
     output = args.output or (
         os.path.dirname(args.model) if args.model.endswith(".keras") else os.path.join("saved_models", model.name)
     )
+    if not args.model.endswith(".keras"):
+        # Only now, after the data loaded: an error before this is then the one line on stderr.
+        print(f"note: {args.model} has random weights; export a trained .keras file to ship it", file=sys.stderr)
     reports = export_model(
         model, output, formats=[args.format], quantize=args.quantize, images=images, labels=labels,
         calibration_images=calibration_images, int8_io=args.int8_io,
@@ -192,9 +274,9 @@ def _export(args):
     return 0
 
 
-def main(argv=None):
-    """Entry point of the `keras-archs` console script; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="keras-archs", description=__doc__.splitlines()[0])
+def build_parser():
+    """The `keras-archs` argument parser: every flag has help, numbers are checked by type."""
+    parser = OneLineErrorParser(prog="keras-archs", description=first_line(__doc__))
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="table of registered models, built and counted")
     listing.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
@@ -209,25 +291,44 @@ def main(argv=None):
         sub.set_defaults(run=run)
     exporting = commands.add_parser("export", help="SavedModel / TFLite / ONNX with a parity report")
     exporting.add_argument("model", help="registry name (random weights) or a trained .keras file")
-    exporting.add_argument("--format", choices=("saved_model", "tflite", "onnx"), default="tflite")
-    exporting.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none")
+    exporting.add_argument("--format", choices=("saved_model", "tflite", "onnx"), default="tflite",
+                           help='artifact to write (default: tflite); its parity check needs the extra "keras-archs[litert]" '
+                           'for tflite, "keras-archs[onnx]" for onnx')
+    exporting.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none",
+                           help="TFLite quantization written beside the float32 file (--format tflite only)")
     exporting.add_argument("--data", default="digits", help="digits, a TFDS name or an image folder: real "
                            "images for int8 calibration and the parity report")
     exporting.add_argument("--split", default="test", help="held-out split for the parity report")
     exporting.add_argument("--calibration-split", default="train", help="split that calibrates int8")
-    exporting.add_argument("--samples", type=int, default=256, help="images used for calibration and parity")
+    exporting.add_argument("--samples", type=positive_int, default=256,
+                           help="images used for calibration and parity")
     exporting.add_argument("--output", help="folder (default saved_models/<model name>)")
-    exporting.add_argument("--input-size", type=int, help="side for a registry model (default: the paper's)")
-    exporting.add_argument("--int8-io", action="store_true", help="int8 input and output tensors")
-    exporting.add_argument("--allow-select-tf-ops", action="store_true")
-    exporting.add_argument("--latency-runs", type=int, default=50)
+    exporting.add_argument("--input-size", type=positive_int,
+                           help="side for a registry model (default: the paper's)")
+    exporting.add_argument("--int8-io", action="store_true",
+                           help="int8 input and output tensors (needs --quantize int8)")
+    exporting.add_argument("--allow-select-tf-ops", action="store_true",
+                           help="allow TensorFlow ops outside the TFLite builtins (needs the Flex delegate to run)")
+    exporting.add_argument("--latency-runs", type=positive_int, default=50,
+                           help="LiteRT interpreter runs behind each median latency")
     exporting.set_defaults(run=_export)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `keras-archs` console script; returns the exit code.
+
+    Bad input (a flag value, a model name, a file) ends with exit code 2 and one line
+    on stderr, before any model is built or file written.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse exits on a usage error or --help: return its code, as for the rest
+        return exit_.code
     try:
         return args.run(args)
     except ValueError as error:
-        print(f"keras-archs: {error}", file=sys.stderr)
-        return 2
+        return fail("keras-archs", error)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ def test_list_prints_measured_counts_next_to_the_references(capsys):
     assert "60,000" in rows["lenet5_paper"] and "LeNet5(variant='paper')" in rows["lenet5_paper"]
 
 
+def test_list_prints_one_progress_line_per_model_on_stderr(capsys):
+    assert cli.main(["list", "lenet5*"]) == 0
+    assert capsys.readouterr().err.splitlines() == ["[1/2] measuring lenet5", "[2/2] measuring lenet5_paper"]
+
+
 def test_list_markdown_and_unmatched_pattern(capsys):
     assert cli.main(["list", "nin_cifar1*", "--markdown"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -74,3 +79,11 @@ def test_export_writes_the_layout_and_a_report(tmp_path, capsys):
     assert report["model_int8.tflite"]["size_ratio_to_float32"] < 0.5
     assert "model_int8.tflite" in capsys.readouterr().out
     assert cli.main(["export", str(tmp_path / "missing.keras")]) == 2
+
+
+def test_export_of_a_saved_keras_file_writes_next_to_it(tmp_path, capsys):
+    path = tmp_path / "lenet5.keras"
+    keras_archs.get_model("lenet5").save(path)
+    assert cli.main(["export", str(path), "--samples", "16", "--latency-runs", "1"]) == 0
+    assert {"model.tflite", "export_report.json"} <= {p.name for p in tmp_path.iterdir()}
+    assert "random weights" not in capsys.readouterr().err

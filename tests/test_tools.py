@@ -18,12 +18,13 @@ def _run_tool(*args):
     result = subprocess.run([sys.executable, str(ROOT / "tools" / args[0]), *args[1:]], capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    return result
 
 
-def test_benchmark_tflite_converts_runs_and_reports_ratios_to_float32():
-    rows = _table_rows(_run_tool("benchmark_tflite.py", "--models", "lenet5", "--quantize", "int8", "--runs", "2"),
-                       "lenet5")
+def test_benchmark_tflite_converts_runs_and_reports_ratios_to_float32_with_progress_on_stderr():
+    result = _run_tool("benchmark_tflite.py", "--models", "lenet5", "--quantize", "int8", "--runs", "2")
+    assert "[1/1] converting and timing lenet5" in result.stderr.splitlines()
+    rows = _table_rows(result.stdout, "lenet5")
     assert [row[1].strip() for row in rows] == ["none", "int8"]
     float_row, int8_row = rows
     assert float(float_row[3]) == 1.0 and float(float_row[5]) == 1.0
@@ -32,7 +33,7 @@ def test_benchmark_tflite_converts_runs_and_reports_ratios_to_float32():
 
 def test_benchmark_tflite_trains_then_measures_agreement_on_held_out_digits():
     output = _run_tool("benchmark_tflite.py", "--models", "lenet5", "--quantize", "int8", "--runs", "2",
-                       "--train-epochs", "2")
+                       "--train-epochs", "2").stdout
     rows = {row[3].strip(): row for row in _table_rows(output, "lenet5")}
     assert set(rows) == {"none", "int8"}
     keras_accuracy = float(rows["int8"][6].strip(" %"))

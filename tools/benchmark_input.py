@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_archs import augment  # noqa: E402
+from keras_archs.cli_types import first_line  # noqa: E402
 from keras_archs.data import load_dataset  # noqa: E402
 
 CROP_AND_FLIP = augment.Policy("inception_crop_flip", crop="inception", flip=True)
@@ -38,7 +39,7 @@ def write_jpegs(folder, count, width=500, height=375, classes=10):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--folder", help="an image folder (one subfolder per class); default: synthetic JPEGs")
     parser.add_argument("--images", type=int, default=512, help="synthetic JPEGs to write")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -52,6 +53,7 @@ def main(argv=None):
         folder = args.folder
         if folder is None:
             folder = scratch
+            print(f"writing {args.images} synthetic JPEGs", file=sys.stderr, flush=True)
             write_jpegs(folder, args.images)
         dataset = load_dataset(folder, "all", training=True, batch_size=args.batch_size, image_size=args.image_size,
                                policy=args.policy or CROP_AND_FLIP, repeat=True, seed=0)
@@ -61,6 +63,7 @@ def main(argv=None):
         iterator = iter(dataset)
         for _ in range(5):
             next(iterator)
+        print(f"timing {args.batches} batches of {args.batch_size}", file=sys.stderr, flush=True)
         start = time.perf_counter()
         for _ in range(args.batches):
             next(iterator)

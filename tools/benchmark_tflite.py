@@ -24,6 +24,7 @@ agreement figures meaningless (near-uniform softmax); these are the ones to quot
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -33,6 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_archs  # noqa: E402
+from keras_archs.cli_types import first_line  # noqa: E402
 from keras_archs import export, training  # noqa: E402
 from keras_archs.data import load_dataset  # noqa: E402
 
@@ -82,7 +84,9 @@ def print_trained_table(names, args, directory):
           "| TFLite test accuracy | top-1 agreement (test digits) | max abs diff (test digits) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     notes = []
-    for name in names:
+    for index, name in enumerate(names, 1):
+        print(f"[{index}/{len(names)}] training {name} for {args.train_epochs} epochs, then converting", file=sys.stderr,
+              flush=True)
         shape, rows, note = trained_agreement(name, args, directory)
         notes.append(note)
         for report in rows:
@@ -137,7 +141,7 @@ def benchmark(name, runs, threads, directory, quantizations=export.QUANTIZATIONS
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--models", nargs="+", default=["lenet5", "mobilenet_v2"])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
@@ -170,7 +174,8 @@ def main(argv=None):
           "| latency / float32 | top-1 agreement (32 images, untrained weights) | max abs diff |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as directory:
-        for name in names:
+        for index, name in enumerate(names, 1):
+            print(f"[{index}/{len(names)}] converting and timing {name}", file=sys.stderr, flush=True)
             try:
                 rows = benchmark(name, args.runs, args.threads, directory, quantizations)
             except Exception as error:  # one model's failure is a finding of the sweep, not its end

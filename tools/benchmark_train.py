@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_archs  # noqa: E402
+from keras_archs.cli_types import first_line  # noqa: E402
 from keras_archs import training  # noqa: E402
 
 
@@ -117,7 +118,7 @@ def _trainable(model):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--model", default="resnet50")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-size", type=int)
@@ -148,6 +149,7 @@ def main(argv=None):
     with strategy.scope():
         ours = info.build(classes=args.classes, input_shape=shape, **options)
     ours_params = _trainable(ours)
+    print(f"timing {args.model}: {args.warmup} warmup + {args.steps} steps", file=sys.stderr, flush=True)
     ours_rate = images_per_second(ours, args.batch_size, args.steps, args.warmup, jit_compile, strategy)
     label = " ".join([f"keras_archs.{info.constructor_call}", *(f"{key}={value!r}" for key, value in options.items())])
     print(f"{label}: {ours_rate:.1f} images/s ({ours_params:,} trainable)")
@@ -155,6 +157,8 @@ def main(argv=None):
         keras.backend.clear_session()
         with strategy.scope():
             twin = getattr(keras.applications, info.twin)(weights=None, classes=args.classes, input_shape=shape)
+        print(f"timing keras.applications.{info.twin}: {args.warmup} warmup + {args.steps} steps", file=sys.stderr,
+              flush=True)
         twin_rate = images_per_second(twin, args.batch_size, args.steps, args.warmup, jit_compile, strategy)
         print(f"keras.applications.{info.twin}: {twin_rate:.1f} images/s")
         print(f"ratio ours/twin: {ours_rate / twin_rate:.3f}")
@@ -162,6 +166,7 @@ def main(argv=None):
         print("no keras.applications twin" if not info.twin else "twin skipped")
     if args.garden:
         keras.backend.clear_session()
+        print(f"timing TF Model Garden ResNet-50: {args.warmup} warmup + {args.steps} steps", file=sys.stderr, flush=True)
         garden_rate, garden_params = garden_images_per_second(
             shape, args.classes, policy, args.batch_size, args.steps, args.warmup, jit_compile, strategy)
         print(f"TF Model Garden ResNet-50 (tf_keras): {garden_rate:.1f} images/s ({garden_params:,} trainable)")

@@ -29,6 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_archs  # noqa: E402
+from keras_archs.cli_types import first_line  # noqa: E402
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -104,7 +105,7 @@ def twin_output_difference(ours, twin, batch):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--model", default="resnet50", help="a registered name with a keras.applications twin")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--image-size", type=int, help="default: the model's default input size")

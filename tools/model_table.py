@@ -8,7 +8,8 @@ import argparse
 import os
 import sys
 
-from keras_archs.cli import measure, zoo_table
+from keras_archs.cli import measure_all, zoo_table
+from keras_archs.cli_types import first_line
 from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models
 
@@ -27,10 +28,10 @@ def render_readme(text, table):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--check", action="store_true", help="only compare, write nothing")
     args = parser.parse_args(argv)
-    table = zoo_table([measure(name) for name in list_models()], markdown=True)
+    table = zoo_table(measure_all(list_models()), markdown=True)  # one progress line per model on stderr
     with open(README, encoding="utf-8") as handle:
         current = handle.read()
     updated = render_readme(current, table)

@@ -11,6 +11,7 @@ import argparse
 import os
 
 from keras_archs.cli import measure
+from keras_archs.cli_types import first_line
 from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models, model_info
 
@@ -26,7 +27,7 @@ def imagenet_rows():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "zoo.png"))
     args = parser.parse_args(argv)
 
