@@ -130,6 +130,12 @@ def _list(args):
     return 0
 
 
+def _cifar_preset(name):
+    from keras_archs.training.presets import preset_for_model
+
+    return preset_for_model(name, cifar=True).name
+
+
 def _describe(info):
     reference = info.reference
     lines = [
@@ -142,6 +148,7 @@ def _describe(info):
         + ")",
         f"default input: {info.input_shape} (smallest side {info.input_spec.min_size})",
         f"preprocessing: {info.preprocessing}",
+        f"training preset: {info.preset} (recipes/train.py); CIFAR: {_cifar_preset(info.name)} (recipes/train_cifar.py)",
         "reference params: "
         + ("-" if reference.params is None else f"{reference.params:,} for {reference.classes} classes ({reference.source})"),
     ]

@@ -87,3 +87,10 @@ def test_export_of_a_saved_keras_file_writes_next_to_it(tmp_path, capsys):
     assert cli.main(["export", str(path), "--samples", "16", "--latency-runs", "1"]) == 0
     assert {"model.tflite", "export_report.json"} <= {p.name for p in tmp_path.iterdir()}
     assert "random weights" not in capsys.readouterr().err
+
+
+def test_info_names_the_registry_training_presets(capsys):
+    assert cli.main(["info", "resnet20"]) == 0
+    assert "training preset: resnet_cifar (recipes/train.py); CIFAR: resnet_cifar" in capsys.readouterr().out
+    assert cli.main(["info", "densenet121"]) == 0
+    assert "training preset: densenet (recipes/train.py); CIFAR: densenet_cifar" in capsys.readouterr().out
