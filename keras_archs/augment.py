@@ -22,6 +22,7 @@ is asked for, and says how to install it when it is missing.
 """
 
 import dataclasses
+import contextlib
 from typing import Optional, Tuple
 
 import keras
@@ -37,6 +38,7 @@ __all__ = [
     "PCALighting",
     "Policy",
     "basic_layers",
+    "call_seeded",
     "center_crop",
     "eigen_decomposition",
     "garden_augment_module",
@@ -239,9 +241,14 @@ class PCALighting(keras.layers.Layer):
         eigenvalues: the three eigenvalues of the RGB covariance (pixel scale [0, 255]).
         eigenvectors: 3x3, one eigenvector per column.
         seed: optional int seed.
+
+    The output has the input's dtype (float16, bfloat16 or float32), whatever the layer's
+    dtype policy; the shift is computed in float32.
     """
 
     def __init__(self, std=0.1, eigenvalues=IMAGENET_EIGENVALUES, eigenvectors=IMAGENET_EIGENVECTORS, seed=None, **kwargs):
+        # No input autocast: the batch keeps its dtype instead of taking the layer's policy.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         if not std >= 0:
             raise ValueError(f"std must be non-negative. Received: std={std}")
@@ -255,10 +262,10 @@ class PCALighting(keras.layers.Layer):
         if not training or self.std == 0:
             return images
         batch = keras.ops.shape(images)[0]
-        alpha = keras.random.normal((batch, 3), stddev=self.std, seed=self.seed_generator)
-        weights = alpha * keras.ops.convert_to_tensor(self.eigenvalues, dtype=images.dtype)
-        shift = keras.ops.matmul(weights, keras.ops.transpose(keras.ops.convert_to_tensor(self.eigenvectors, dtype=images.dtype)))
-        return images + keras.ops.reshape(shift, (batch, 1, 1, 3))
+        alpha = keras.random.normal((batch, 3), stddev=self.std, dtype="float32", seed=self.seed_generator)
+        weights = alpha * keras.ops.convert_to_tensor(self.eigenvalues, dtype="float32")
+        shift = keras.ops.matmul(weights, keras.ops.transpose(keras.ops.convert_to_tensor(self.eigenvectors, dtype="float32")))
+        return images + keras.ops.cast(keras.ops.reshape(shift, (batch, 1, 1, 3)), images.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -273,34 +280,57 @@ class PCALighting(keras.layers.Layer):
         }
 
 
+@contextlib.contextmanager
+def _layers_dtype_policy(dtype):
+    """Builds the augmentation layers made inside it under the dtype policy `dtype`.
+
+    Keras preprocessing layers compute in, and cast batches to, the dtype policy they were
+    built under, and a mixed-precision training policy has no place in the input pipeline
+    (half-precision pixels). So the layers are built under the batches' dtype, "float32",
+    "bfloat16" or "float16", which the batches then keep. None is float32 under a mixed
+    global policy and the global policy otherwise (so a builder called by another inherits
+    its dtype).
+    """
+    previous = keras.config.dtype_policy()
+    if dtype is None:
+        dtype = "float32" if previous.name.startswith("mixed_") else previous.name
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def basic_layers(seed=None, flip=True, rotation=0.05, zoom=0.1, translation=0.1, shear=0.05,
-                 brightness=0.1, contrast=0.1, perspective=0.05, noise_stddev=2.0, fill_mode="reflect"):
+                 brightness=0.1, contrast=0.1, perspective=0.05, noise_stddev=2.0, fill_mode="reflect", dtype=None):
     """The generic list from the project seed, as Keras core layers, for batches in [0, 255].
 
     Random flips, scaling (zoom), rotations, intensity (brightness) and contrast changes,
     crop/pad (translation), affine (shear) and perspective transforms, Gaussian noise. A
-    factor of 0 leaves that transform out.
+    factor of 0 leaves that transform out. Each layer gets its own seed derived from `seed`.
+    `dtype`: the batches' dtype; None is float32 under a mixed global policy (`_layers_dtype_policy`).
     """
-    layers = []
-    if flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
-    if rotation:
-        layers.append(keras.layers.RandomRotation(rotation, fill_mode=fill_mode, seed=seed))
-    if zoom:
-        layers.append(keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed))
-    if translation:
-        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode=fill_mode, seed=seed))
-    if shear:
-        layers.append(keras.layers.RandomShear(x_factor=shear, y_factor=shear, fill_mode=fill_mode, seed=seed))
-    if perspective:
-        layers.append(keras.layers.RandomPerspective(factor=perspective, scale=1.0, seed=seed))
-    if brightness:
-        layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=seed))
-    if contrast:
-        layers.append(keras.layers.RandomContrast(contrast, value_range=(0, 255), seed=seed))
-    if noise_stddev:
-        # keras.layers.GaussianNoise accepts stddev <= 1 only, far too little on [0, 255].
-        layers.append(_PixelNoise(noise_stddev, seed))
+    with _layers_dtype_policy(dtype):
+        layers = []
+        if flip:
+            layers.append(keras.layers.RandomFlip("horizontal", seed=_layer_seed(seed, 0)))
+        if rotation:
+            layers.append(keras.layers.RandomRotation(rotation, fill_mode=fill_mode, seed=_layer_seed(seed, 1)))
+        if zoom:
+            layers.append(keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=_layer_seed(seed, 2)))
+        if translation:
+            layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode=fill_mode, seed=_layer_seed(seed, 3)))
+        if shear:
+            layers.append(keras.layers.RandomShear(x_factor=shear, y_factor=shear, fill_mode=fill_mode, seed=_layer_seed(seed, 4)))
+        if perspective:
+            layers.append(keras.layers.RandomPerspective(factor=perspective, scale=1.0, seed=_layer_seed(seed, 5)))
+        if brightness:
+            layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=_layer_seed(seed, 6)))
+        if contrast:
+            layers.append(keras.layers.RandomContrast(contrast, value_range=(0, 255), seed=_layer_seed(seed, 7)))
+        if noise_stddev:
+            # keras.layers.GaussianNoise accepts stddev <= 1 only, far too little on [0, 255].
+            layers.append(_PixelNoise(noise_stddev, _layer_seed(seed, 8)))
     return layers
 
 
@@ -314,7 +344,10 @@ class _PixelNoise:
     def __call__(self, images, training=True):
         if not training:
             return images
-        return images + keras.random.normal(keras.ops.shape(images), stddev=self.stddev, seed=self.seed_generator)
+        images = keras.ops.convert_to_tensor(images)
+        shape = keras.ops.shape(images)
+        noise = keras.random.normal(shape, stddev=self.stddev, dtype="float32", seed=self.seed_generator)
+        return images + keras.ops.cast(noise, images.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -363,37 +396,41 @@ class Policy:
             return pad_and_crop(image, size, channels=channels, padding=max(1, round(4 * _size_pair(size)[0] / 32)), seed=seed)
         return center_crop(image, size, channels=channels, crop_fraction=eval_crop_fraction)
 
-    def batch_layers(self, channels=3, seed=None):
-        """Keras layers applied to batches of cropped images in [0, 255]."""
-        layers = []
-        if self.flip:
-            layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        if self.basic:
-            layers.extend(basic_layers(seed=seed, flip=not self.flip))
-        if self.affine:
-            rotation, zoom, translation = self.affine
-            layers.extend(basic_layers(seed=seed, flip=False, rotation=rotation, zoom=zoom, translation=translation,
-                                       shear=0, brightness=0, contrast=0, perspective=0, noise_stddev=0, fill_mode="constant"))
-        rgb = channels == 3
-        if self.color_jitter and rgb:
-            brightness, contrast, saturation, hue = self.color_jitter
-            layers.append(
-                keras.layers.RandomColorJitter(
-                    value_range=(0, 255),
-                    brightness_factor=brightness or None,
-                    contrast_factor=contrast or None,
-                    saturation_factor=saturation or None,
-                    hue_factor=hue or None,
-                    seed=seed,
+    def batch_layers(self, channels=3, seed=None, dtype=None):
+        """Keras layers applied to batches of cropped images in [0, 255], each seeded apart from `seed`.
+
+        `dtype`: the batches' dtype; None is float32 under a mixed global policy (`_layers_dtype_policy`).
+        """
+        with _layers_dtype_policy(dtype):
+            layers = []
+            if self.flip:
+                layers.append(keras.layers.RandomFlip("horizontal", seed=_layer_seed(seed, 100)))
+            if self.basic:
+                layers.extend(basic_layers(seed=_layer_seed(seed, 200), flip=not self.flip))
+            if self.affine:
+                rotation, zoom, translation = self.affine
+                layers.extend(basic_layers(seed=_layer_seed(seed, 300), flip=False, rotation=rotation, zoom=zoom, translation=translation,
+                                           shear=0, brightness=0, contrast=0, perspective=0, noise_stddev=0, fill_mode="constant"))
+            rgb = channels == 3
+            if self.color_jitter and rgb:
+                brightness, contrast, saturation, hue = self.color_jitter
+                layers.append(
+                    keras.layers.RandomColorJitter(
+                        value_range=(0, 255),
+                        brightness_factor=brightness or None,
+                        contrast_factor=contrast or None,
+                        saturation_factor=saturation or None,
+                        hue_factor=hue or None,
+                        seed=_layer_seed(seed, 400),
+                    )
                 )
-            )
-        if self.randaugment and rgb:
-            num_ops, factor = self.randaugment
-            layers.append(keras.layers.RandAugment(value_range=(0, 255), num_ops=num_ops, factor=factor, seed=seed))
-        if self.autoaugment:
-            layers.append(GardenAutoAugment(self.autoaugment))
-        if self.pca_lighting and rgb:
-            layers.append(PCALighting(self.pca_lighting, seed=seed))
+            if self.randaugment and rgb:
+                num_ops, factor = self.randaugment
+                layers.append(keras.layers.RandAugment(value_range=(0, 255), num_ops=num_ops, factor=factor, seed=_layer_seed(seed, 500)))
+            if self.autoaugment:
+                layers.append(GardenAutoAugment(self.autoaugment))
+            if self.pca_lighting and rgb:
+                layers.append(PCALighting(self.pca_lighting, seed=_layer_seed(seed, 600)))
         return layers
 
 
@@ -506,24 +543,131 @@ def mix_layer(mixup_alpha=0.0, cutmix_alpha=0.0, seed=None):
     """Keras core MixUp/CutMix on {"images", "labels"} batches (one-hot labels), or None.
 
     With both alphas set, each batch gets one of the two at random, as in timm and the
-    DeiT recipe.
+    DeiT recipe. The two layers get different seeds, so their draws are not alike.
     """
     choices = []
     if mixup_alpha:
-        choices.append(keras.layers.MixUp(alpha=mixup_alpha, seed=seed))
+        choices.append(keras.layers.MixUp(alpha=mixup_alpha, seed=_layer_seed(seed, 0)))
     if cutmix_alpha:
-        choices.append(keras.layers.CutMix(factor=cutmix_alpha, seed=seed))
+        choices.append(keras.layers.CutMix(factor=cutmix_alpha, seed=_layer_seed(seed, 1)))
+    choices = [_MixInFloat32(layer) for layer in choices]
     if not choices:
         return None
     if len(choices) == 1:
         return choices[0]
-    mixup, cutmix = choices
+    return _MixUpOrCutMix(*choices, seed=_layer_seed(seed, 2))
 
-    def either(batch):
-        return tf.cond(tf.random.uniform([], seed=seed) < 0.5, lambda: mixup(batch), lambda: cutmix(batch))
 
-    return either
+class _MixUpOrCutMix:
+    """One of MixUp and CutMix per batch, drawn with even odds; called like a Keras layer."""
 
+    def __init__(self, mixup, cutmix, seed=None):
+        self.mixup = mixup
+        self.cutmix = cutmix
+        # A keras SeedGenerator, not tf.random.uniform(seed=...): that op keeps its state in
+        # its kernel, which parallel tf.data calls share; this one `call_seeded` can replace.
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def __call__(self, batch, training=True):
+        if not training:
+            return batch
+        use_mixup = keras.random.uniform([], seed=self.seed_generator) < 0.5
+        return tf.cond(use_mixup, lambda: self.mixup(dict(batch), training=True),
+                       lambda: self.cutmix(dict(batch), training=True))
+
+
+class _MixInFloat32(keras.layers.Layer):
+    """A MixUp/CutMix layer run in float32, whose output keeps the batch's dtypes.
+
+    Keras 3.15's MixUp and CutMix fail in float16 and bfloat16 (float32 constants meet
+    half-precision tensors), under a mixed global policy too. A Layer, so that
+    `call_seeded` finds the wrapped layer's seed generator.
+    """
+
+    def __init__(self, layer, **kwargs):
+        # No input autocast: `call` casts, and casts back to the batch's dtypes.
+        # A name of its own: the class name's leading underscore is no valid TF name scope.
+        super().__init__(autocast=False, **{"name": f"{layer.name}_in_float32", **kwargs})
+        layer.dtype_policy = "float32"
+        self.layer = layer
+
+    def call(self, batch, training=True):
+        batch = dict(batch)
+        dtypes = {key: batch[key].dtype for key in ("images", "labels")}
+        mixed = self.layer({key: keras.ops.cast(batch[key], "float32") for key in dtypes}, training=training)
+        return {**batch, **{key: keras.ops.cast(mixed[key], dtype) for key, dtype in dtypes.items()}}
+
+
+def _layer_seed(seed, index):
+    # Layers built from one int seed would start from the same draws (a flip and a brightness
+    # change of one batch correlated): every layer of a list gets its own.
+    return None if seed is None else seed + index
+
+
+class _StatelessSeeds(keras.random.SeedGenerator):
+    """Stand-in `SeedGenerator` whose draws are functions of one seed tensor only.
+
+    A Keras random layer draws through a `SeedGenerator` whose state variable is read and
+    incremented on every call. Parallel `tf.data` calls race for that variable, so which
+    batch gets which draw depends on thread timing (and `enable_op_determinism` would make
+    the whole pipeline serial for it). The n-th draw of one traced call is
+    `stateless_fold_in(seed, n)` here: no state, the same draws on any machine.
+    """
+
+    def __init__(self, seed):
+        # No super().__init__(): it creates the state variable this class exists to avoid.
+        self._seed = tf.cast(seed, tf.int64)
+        self._draws = 0
+
+    def next(self, ordered=True):
+        self._draws += 1
+        return tf.random.experimental.stateless_fold_in(self._seed, self._draws)
+
+
+def _seed_holders(obj):
+    """`obj` and every Keras layer reachable through its attributes (sublayers included)."""
+    holders, pending, seen = [], [obj], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        holders.append(current)
+        pending.extend(value for value in vars(current).values() if isinstance(value, keras.layers.Layer))
+    return holders
+
+
+def call_seeded(layer, data, seed):
+    """`layer(data, training=True)` with every `keras.random` draw made from `seed`, statelessly.
+
+    For batch augmentation in parallel `tf.data` maps: each call gets its own seed (a shape-[2]
+    integer tensor), so the result does not depend on which thread ran first. Every
+    `keras.random.SeedGenerator` attribute of `layer` and of its sublayers (Keras
+    preprocessing layers, `PCALighting`, the layer-like objects here) is replaced by
+    `_StatelessSeeds(seed)` while the call is traced, then put back. On the TensorFlow
+    backend; `GardenAutoAugment` draws with Model Garden's stateful ops and is not seeded.
+
+    Args:
+        layer: a Keras layer or a layer-like callable taking `training`.
+        data: what `layer` takes (a batch of images, or an {"images", "labels"} dict).
+        seed: shape-[2] integer tensor.
+
+    Returns:
+        `layer`'s output.
+    """
+    stream = _StatelessSeeds(seed)
+    swapped = []
+    for holder in _seed_holders(layer):
+        for name, value in list(vars(holder).items()):
+            if isinstance(value, keras.random.SeedGenerator):
+                swapped.append((holder, name, value))
+                # Past Keras' attribute tracking, which would count the stand-in as a layer state.
+                object.__setattr__(holder, name, stream)
+    try:
+        return layer(data, training=True)
+    finally:
+        for holder, name, value in swapped:
+            object.__setattr__(holder, name, value)
 
 
 def eigen_decomposition(images):

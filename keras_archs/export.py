@@ -5,6 +5,10 @@ is written to a temporary path beside its destination and renamed into place, so
 or interrupted export never leaves a partial artifact. Each export can be checked against
 the Keras model on real images: size, maximum absolute difference, top-1 agreement,
 accuracy, and median CPU latency in the LiteRT interpreter (`ai_edge_litert`).
+
+Artifacts are float32 whatever policy the model trained under: every export works on
+`keras_archs.precision.float32_model(model)`, so a mixed-precision model gives a SavedModel
+that serves float32 and TFLite files of builtin ops (full-integer where asked).
 """
 
 import dataclasses
@@ -20,6 +24,7 @@ import tensorflow as tf
 
 from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
 from keras_archs.models.base import check_choice
+from keras_archs.precision import float32_model, reduced_precision_layers
 
 __all__ = [
     "FORMATS",
@@ -65,12 +70,13 @@ def to_saved_model(model, directory):
     """Exports a TensorFlow SavedModel with a `serving_default` signature.
 
     Args:
-        model: a Keras model.
+        model: a Keras model (a mixed-precision one is exported as its float32 copy).
         directory: destination folder (replaced if it exists).
 
     Returns:
         The destination path.
     """
+    model = float32_model(model)
     return atomic_write_dir(directory, lambda staging: model.export(staging, format="tf_saved_model", verbose=False))
 
 
@@ -150,7 +156,8 @@ def to_tflite(
     """Converts a Keras model to a TFLite/LiteRT flatbuffer.
 
     Args:
-        model: a Keras model with a fixed input size (build it with `input_shape=`).
+        model: a Keras model with a fixed input size (build it with `input_shape=`); a
+            mixed-precision one is converted as its float32 copy.
         path: destination `.tflite` file.
         quantize: "none" (float32), "float16" (float16 weights), "dynamic" (int8
             weights, float activations) or "int8" (full-integer, calibrated on
@@ -181,9 +188,20 @@ def to_tflite(
     if int8_io and quantize != "int8":
         raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
+    model = float32_model(model)
     try:
         atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
     except Exception as error:  # the converter raises its own ConverterError class
+        reduced = reduced_precision_layers(model)
+        if reduced:
+            # float16/bfloat16 ops fail conversion as if they were outside the builtin set:
+            # name the real cause rather than the ops.
+            policies = ", ".join(f"{name}: {policy}" for name, policy in reduced.items())
+            raise ValueError(
+                f"TFLite conversion failed on a model with float16/bfloat16 dtype policies ({policies}); "
+                "convert a float32 model "
+                f"(keras_archs.precision.float32_model). Received: model={model.name!r}"
+            ) from error
         unsupported = _unsupported_ops(str(error))
         if unsupported:
             raise ValueError(
@@ -196,7 +214,8 @@ def to_tflite(
 
 
 def to_onnx(model, path):
-    """Exports ONNX through Keras (`pip install keras-archs[onnx]`), via a temp file."""
+    """Exports ONNX through Keras (`pip install keras-archs[onnx]`), via a temp file; float32 as to_tflite."""
+    model = float32_model(model)
     # A dynamic batch; Keras' exporter would otherwise need the model to have been called.
     signature = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=model.inputs[0].name)]
     return atomic_write(
@@ -268,7 +287,8 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
     """Measures a `.tflite` file against its Keras model on real images.
 
     Args:
-        model: the Keras model the file was converted from.
+        model: the Keras model the file was converted from (compared as its float32 copy,
+            which is what was converted).
         path: the `.tflite` file.
         images: preprocessed images (N, H, W, C).
         labels: optional integer labels, for accuracy.
@@ -279,6 +299,7 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
     Returns:
         An `ExportReport`.
     """
+    model = float32_model(model)
     runner = LiteRTRunner(path)
     size = _size(path)
     report = ExportReport(
@@ -335,7 +356,8 @@ def export_model(
     `export_report.json` with one entry per artifact.
 
     Args:
-        model: a Keras model with a fixed input size.
+        model: a Keras model with a fixed input size; a mixed-precision one is exported
+            (and checked) as its float32 copy.
         output_dir: destination folder.
         formats: any of "saved_model", "tflite", "onnx".
         quantize: TFLite quantization beside float32: "none", "float16", "dynamic", "int8".
@@ -354,6 +376,8 @@ def export_model(
     for value in formats:
         check_choice(value, FORMATS, "formats")
     check_choice(quantize, QUANTIZATIONS, "quantize")
+    # Once here, so every format and parity check below uses the same float32 copy.
+    model = float32_model(model)
     images = np.asarray(images, dtype="float32")
     labels = None if labels is None else np.asarray(labels)
     output_dir = os.fspath(output_dir)

@@ -83,17 +83,41 @@ def test_modern_form_options_and_validation():
             keras_archs.LeNet5(**kwargs)
 
 
-@pytest.mark.parametrize("variant", ["paper", "modern"])
-def test_learns_the_real_handwritten_digits(variant):
-    """Gradients flow through every custom layer: both forms learn scikit-learn's digits."""
-    from sklearn.datasets import load_digits
+@pytest.fixture
+def float32_everywhere():
+    """Full float32 math for the test, whatever the machine: no mixed policy, no TF32."""
+    policy = keras.mixed_precision.global_policy()
+    tf32 = tf.config.experimental.tensor_float_32_execution_enabled()
+    keras.mixed_precision.set_global_policy("float32")
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    yield
+    keras.mixed_precision.set_global_policy(policy)
+    tf.config.experimental.enable_tensor_float_32_execution(tf32)
 
-    digits = load_digits()
-    images = tf.image.resize(digits.images[..., None].astype("float32") / 16.0, (32, 32)).numpy()
-    images = keras_archs.preprocess_input(images * 255.0, "lenet")
-    labels = digits.target
+
+# Seeded runs here (float32, 8 epochs, seeds 0-4) reach 0.95-0.98 (modern) and 0.93-0.97
+# (paper) test accuracy; seed 0 gives 0.967 and 0.950. The 0.9 bound sits below every seed,
+# so another CPU's rounding, which changes the trajectory like another seed does, still passes.
+LEARNING_SEED = 0
+LEARNED_ACCURACY = 0.9
+
+
+@pytest.mark.parametrize("variant", ["paper", "modern"])
+def test_learns_the_real_handwritten_digits(variant, float32_everywhere):
+    """Gradients flow through every custom layer: both forms learn scikit-learn's digits."""
+    from keras_archs.data import digits_arrays
+
+    def split(name):
+        # The package's held-out split: a fixed permutation, so every writer is in both parts.
+        images, labels = digits_arrays(name)
+        resized = tf.image.resize(images.astype("float32"), (32, 32)).numpy()
+        return keras_archs.preprocess_input(resized, "lenet"), labels
+
+    (train_images, train_labels), (test_images, test_labels) = split("train"), split("test")
+    keras.utils.set_random_seed(LEARNING_SEED)  # weights, and fit's shuffling
     model = keras_archs.LeNet5(variant=variant)
+    assert model.dtype_policy.name == "float32"
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(images[:1400], labels[:1400], epochs=8, batch_size=32, verbose=0)
-    _, accuracy = model.evaluate(images[1400:], labels[1400:], verbose=0)
-    assert accuracy >= 0.9
+    model.fit(train_images, train_labels, epochs=8, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(test_images, test_labels, verbose=0)
+    assert accuracy >= LEARNED_ACCURACY

@@ -13,6 +13,8 @@ __all__ = ["load_dataset", "resolve_source"]
 
 AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_SHUFFLE_BUFFER = 10_000
+# Folded into the seed stream for batch augmentation, so it does not repeat the crop seeds.
+BATCH_STREAM = 1
 
 
 def resolve_source(source):
@@ -54,6 +56,11 @@ def _read(source, split, *, data_dir, manual_dir, download, shuffle_files, seed,
                                  shuffle_files=shuffle_files, seed=seed, input_context=input_context)
     return sources.tfds_dataset(location, split, data_dir=data_dir, manual_dir=manual_dir, download=download,
                                 shuffle_files=shuffle_files, seed=seed, input_context=input_context)
+
+
+def _seed_stream(seed):
+    """Shape-[2] int64 seeds, one per element: fixed by `seed`, new each epoch (iteration)."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
 
 
 def _match_channels(image, channels):
@@ -124,8 +131,12 @@ def load_dataset(
             True caches whatever the source yields; False never; a path caches to files.
         repeat: repeat forever (training loops with a fixed `steps_per_epoch`).
         drop_remainder: defaults to `training`, so every step has the full global batch.
-        deterministic: fixed element order and seeded randomness (seed defaults to 0).
-        seed: seed of shuffling and augmentation.
+        deterministic: fixed element order and seeded randomness (seed defaults to 0): the
+            same batches on any machine and thread count. Every crop and every batch
+            augmentation draws from its own stateless seed (`augment.call_seeded`), so the
+            parallel stages stay parallel (AutoAugment's Model Garden ops are not seeded).
+        seed: seed of shuffling and augmentation; None takes them from the global seed
+            (`keras.utils.set_random_seed`).
         eval_crop_fraction: evaluation centre crop for photos (None: plain resize).
         data_dir, manual_dir, download: TFDS options (`imagenet2012` needs `manual_dir`).
         num_classes: classes of TFRecords (they do not record it); default 1000.
@@ -136,6 +147,9 @@ def load_dataset(
 
     Returns:
         A `tf.data.Dataset`, or (dataset, info) with `return_info=True`.
+
+    Raises:
+        ValueError: for bad arguments, and for a training split with fewer than 2 classes.
     """
     training = split == "train" if training is None else bool(training)
     shuffle = training if shuffle is None else bool(shuffle)
@@ -156,6 +170,9 @@ def load_dataset(
         input_context=input_context,
     )
     classes = num_classes or info.num_classes
+    if training and classes is not None and classes < 2:
+        raise ValueError(f"A training data set needs at least 2 classes; {info.name} has {classes}. "
+                         f"Received: source={source!r}, split={split!r}")
     if one_hot and not classes:
         raise ValueError(f"One-hot labels need num_classes; the source does not say. Received: source={source!r}")
 
@@ -183,10 +200,11 @@ def load_dataset(
         image.set_shape([height, width, read_channels])
         return _match_channels(image, channels), label
 
-    if training and seed is not None:
-        # Parallel calls would race for one stateful generator: every element gets its own
-        # stateless seed instead, so seeded crops repeat exactly.
-        element_seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
+    if training:
+        # Every element carries its own stateless seed, drawn before the parallel map: no two
+        # calls share a random state, so seeded crops are the same on any machine and thread
+        # count. The stream is seeded by `seed` (or the global seed) and differs each epoch.
+        element_seeds = _seed_stream(seed)
         dataset = tf.data.Dataset.zip(dataset, element_seeds).map(
             lambda pair, element_seed: prepare(*pair, element_seed=element_seed),
             num_parallel_calls=AUTOTUNE, deterministic=deterministic or None,
@@ -194,26 +212,37 @@ def load_dataset(
     else:
         dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=deterministic or None)
     if info.encoded:
-        # A file with an image signature can still be truncated or corrupt: drop it, keep going.
+        # Image folders skip (and name) files whose headers are broken while listing; a file
+        # whose body alone is corrupt fails here, is dropped, and TensorFlow logs the error.
         dataset = dataset.ignore_errors(log_warning=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
                             deterministic=deterministic or None)
 
     layers = policy.batch_layers(channels=channels, seed=seed) if training else []
 
-    def augment_batch(images, labels):
-        for layer in layers:
-            images = layer(images, training=True)
+    def augment_batch(images, labels, batch_seed=None):
+        # Keras random layers keep their draws in a SeedGenerator variable that parallel calls
+        # would race for; `call_seeded` makes each layer draw from this batch's seed instead.
+        for index, layer in enumerate(layers):
+            images = augment.call_seeded(layer, images, tf.random.experimental.stateless_fold_in(batch_seed, index))
         if one_hot:
             labels = tf.one_hot(labels, classes)
         if mixer is not None:
-            mixed = mixer({"images": images, "labels": labels})
+            mixed = augment.call_seeded(mixer, {"images": images, "labels": labels},
+                                        tf.random.experimental.stateless_fold_in(batch_seed, len(layers)))
             images, labels = mixed["images"], mixed["labels"]
         if preprocessing is not None:
             images = preprocess_input(images, preprocessing)
         return images, labels
 
-    if layers or one_hot or preprocessing is not None:
+    if layers or mixer is not None:
+        # A second stream, so a batch's draws are not those of the crop of its first element.
+        batch_seeds = _seed_stream(seed).map(lambda pair: tf.random.experimental.stateless_fold_in(pair, BATCH_STREAM))
+        dataset = tf.data.Dataset.zip(dataset, batch_seeds).map(
+            lambda batch, batch_seed: augment_batch(*batch, batch_seed=batch_seed),
+            num_parallel_calls=AUTOTUNE, deterministic=deterministic or None,
+        )
+    elif one_hot or preprocessing is not None:
         dataset = dataset.map(augment_batch, num_parallel_calls=AUTOTUNE, deterministic=deterministic or None)
     dataset = dataset.prefetch(AUTOTUNE)
 

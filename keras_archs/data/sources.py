@@ -25,6 +25,8 @@ DIGITS_SPLIT_SEED = 1998
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 # File signatures of the formats tf.io.decode_image reads.
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+# Skipped files named in the warning (the count covers all).
+SKIPPED_NAMED = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,19 +131,81 @@ def tfds_dataset(name, split="train", data_dir=None, manual_dir=None, download=F
     return dataset, info
 
 
-def _looks_like_image(path):
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4, C8 and CC
+# share the range but are tables.
+JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_START_OF_SCAN = 0xDA
+# Header segments read before giving up: real headers have a handful (APPn, DQT, DHT, SOF).
+JPEG_MAX_SEGMENTS = 64
+# Bytes at the end searched for the JPEG end marker: room for the padding some writers add
+# after it (a longer trailer makes a valid file count as truncated, and it is named).
+JPEG_END_WINDOW = 4096
+PNG_IHDR = b"\x00\x00\x00\x0dIHDR"
+PNG_END = b"IEND\xaeB`\x82"
+
+
+def _jpeg_problem(handle, size):
+    # Walks the marker segments from SOI to the start of scan: a frame header must come first
+    # and every segment must fit in the file. Reads a few small headers, not the image data.
+    position, frame = 2, False
+    for _ in range(JPEG_MAX_SEGMENTS):
+        handle.seek(position)
+        segment = handle.read(4)
+        if len(segment) < 4 or segment[0] != 0xFF:
+            return "broken JPEG header"
+        marker = segment[1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        length = int.from_bytes(segment[2:4], "big")
+        if length < 2 or position + 2 + length > size:
+            return "broken or truncated JPEG header"
+        if marker in JPEG_FRAME_MARKERS:
+            frame = True
+        elif marker == JPEG_START_OF_SCAN:
+            if not frame:
+                return "JPEG without a frame header"
+            # TensorFlow refuses a JPEG without its end marker; entropy-coded data never holds
+            # FF D9, so one in the last bytes after the scan starts marks a complete file.
+            handle.seek(max(position + 2 + length, size - JPEG_END_WINDOW))
+            return None if b"\xff\xd9" in handle.read() else "truncated JPEG (no end marker)"
+        position += 2 + length
+    return "broken JPEG header"
+
+
+def _image_problem(path):
+    """Why `path` is not a readable image, or None. Reads headers and the end, never decodes.
+
+    Checks the signature, then per format: the JPEG marker segments up to the start of scan
+    and the end marker, PNG's IHDR and IEND chunks, GIF's screen descriptor, the BMP file size. Cheap enough for
+    ImageNet-sized folders (a few small reads a file); a file whose image data alone is
+    corrupt passes, fails to decode in the pipeline and is dropped there.
+    """
     try:
+        size = os.path.getsize(path)
         with open(path, "rb") as handle:
-            head = handle.read(8)
-    except OSError:
-        return False
-    return any(head.startswith(signature) for signature in IMAGE_SIGNATURES)
+            head = handle.read(32)
+            if not any(head.startswith(signature) for signature in IMAGE_SIGNATURES):
+                return "no image signature"
+            if head.startswith(b"\xff\xd8\xff"):
+                return _jpeg_problem(handle, size)
+            handle.seek(max(0, size - 32))
+            tail = handle.read()
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"
+    if head.startswith(b"\x89PNG"):
+        return None if head[8:16] == PNG_IHDR and PNG_END in tail else "broken or truncated PNG"
+    if head.startswith(b"GIF"):
+        return None if size > 13 else "truncated GIF"
+    declared = int.from_bytes(head[2:6], "little")
+    return None if 26 <= declared <= size and int.from_bytes(head[10:14], "little") < size else "broken or truncated BMP"
 
 
 def list_image_folder(root):
     """(paths, labels, class_names, skipped): one subfolder per class, sorted by name.
 
-    Files without an image extension or an image signature are skipped and counted.
+    Files without an image extension or with a broken image header (`_image_problem`) are
+    skipped; `skipped` holds (path, reason) pairs.
     """
     if not os.path.isdir(root):
         raise ValueError(f"Image folder not found. Received: path={root!r}")
@@ -152,12 +216,15 @@ def list_image_folder(root):
     for label, class_name in enumerate(class_names):
         for folder, _, files in sorted(os.walk(os.path.join(root, class_name))):
             for file_name in sorted(files):
+                if file_name.startswith("."):
+                    continue
                 path = os.path.join(folder, file_name)
-                if file_name.lower().endswith(IMAGE_EXTENSIONS) and _looks_like_image(path):
+                problem = _image_problem(path) if file_name.lower().endswith(IMAGE_EXTENSIONS) else "not an image file name"
+                if problem is None:
                     paths.append(path)
                     labels.append(label)
-                elif not file_name.startswith("."):
-                    skipped.append(path)
+                else:
+                    skipped.append((path, problem))
     return paths, labels, tuple(class_names), skipped
 
 
@@ -167,8 +234,11 @@ def image_folder(root, split="train", validation_fraction=0.1, seed=0, input_con
     If `root/<split>` exists (`val` also stands for `validation`) that folder is read;
     otherwise `root` itself is split deterministically: `validation_fraction` of every
     class (a fixed permutation) is "validation"/"test", the rest "train" ("all" keeps all).
-    Non-image files are skipped and counted in a warning; images that fail to decode are
-    dropped by the pipeline.
+    Non-image files and images with a broken header are skipped, counted and named in a
+    warning; an image whose data alone fails to decode is dropped by the pipeline.
+
+    Raises:
+        ValueError: no folder, no class subfolders, or no images in the split.
     """
     candidates = [split] + (["val"] if split == "validation" else [])
     for candidate in candidates:
@@ -177,9 +247,10 @@ def image_folder(root, split="train", validation_fraction=0.1, seed=0, input_con
             break
     paths, labels, class_names, skipped = list_image_folder(root)
     if skipped:
+        named = ", ".join(f"{path} ({problem})" for path, problem in skipped[:SKIPPED_NAMED])
         warnings.warn(
-            f"Skipped {len(skipped)} file(s) that are not images in {root}: {', '.join(skipped[:5])}"
-            + (" ..." if len(skipped) > 5 else ""),
+            f"Skipped {len(skipped)} file(s) that are not readable images in {root}: {named}"
+            + (" ..." if len(skipped) > SKIPPED_NAMED else ""),
             stacklevel=3,
         )
     if split != "all":

@@ -77,13 +77,22 @@ def is_chief(strategy):
     return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
-def _cpu_has_fast_bfloat16():
+def _read_cpuinfo():
+    """The text of /proc/cpuinfo; "" where there is none (macOS, Windows). Tests replace it."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            flags = set(handle.read().split())
+            return handle.read()
     except OSError:
-        return False
+        return ""
+
+
+def _cpu_has_fast_bfloat16():
+    flags = set(_read_cpuinfo().split())
     return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+def _has_tpu():
+    return bool(tf.config.list_logical_devices("TPU"))
 
 
 def _gpu_compute_capabilities():
@@ -97,14 +106,15 @@ def _gpu_compute_capabilities():
 def resolve_precision(precision="auto"):
     """The Keras dtype policy name for `precision`.
 
-    "auto": mixed_bfloat16 on GPUs of compute capability 8.0 and up and on CPUs with
-    AVX512_BF16 or AMX; mixed_float16 on older GPUs (7.0+, tensor cores); float32 otherwise.
+    "auto": mixed_bfloat16 on TPUs, on GPUs of compute capability 8.0 and up and on CPUs
+    with AVX512_BF16 or AMX; mixed_float16 on GPUs of 7.x (tensor cores without bfloat16);
+    float32 otherwise. With several GPUs the least capable one decides.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}. Received: precision={precision!r}")
     if precision != "auto":
         return precision
-    if tf.config.list_logical_devices("TPU"):
+    if _has_tpu():
         return "mixed_bfloat16"
     capabilities = _gpu_compute_capabilities()
     if capabilities:
