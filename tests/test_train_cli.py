@@ -125,3 +125,17 @@ def test_recipe_help_shows_the_recipe_defaults(recipe, shown):
     text = " ".join(run.stdout.split())
     for default in shown:
         assert default in text, (default, run.stdout)
+
+
+def test_an_unknown_data_set_name_is_one_short_line_with_a_suggestion(tmp_path, capsys):
+    assert _run(tmp_path, "--data", "cifar1O") == 2
+    line = _one_error_line(capsys)
+    assert "Did you mean 'cifar10'" in line and "data='cifar1O'" in line and len(line) < 400
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unprepared_tfds_data_set_says_how_to_prepare_it(tmp_path, capsys):
+    assert _run(tmp_path / "runs", "--data", "cifar10", "--data-dir", str(tmp_path / "tfds")) == 2
+    line = _one_error_line(capsys)
+    assert "--download" in line and "data='cifar10'" in line
+    assert not (tmp_path / "runs").exists()

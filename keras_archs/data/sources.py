@@ -6,6 +6,7 @@ a `tf.distribute.InputContext`, so every input pipeline reads only its own files
 """
 
 import dataclasses
+import difflib
 import glob
 import os
 import warnings
@@ -99,7 +100,14 @@ def tfds_dataset(name, split="train", data_dir=None, manual_dir=None, download=F
     """
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name, data_dir=data_dir)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        # TFDS's own message lists every registered data set: several KB for one wrong name.
+        close = difflib.get_close_matches(name.split(":")[0], tfds.list_builders(), n=3, cutoff=0.75)
+        hint = f" Did you mean {', '.join(repr(match) for match in close)}?" if close else ""
+        raise ValueError(f"The data is neither 'digits', an image folder, TFRecord files nor a TFDS data set "
+                         f"(tfds.list_builders()).{hint} Received: data={name!r}") from None
     if download:
         config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
         builder.download_and_prepare(download_config=config)
@@ -109,7 +117,12 @@ def tfds_dataset(name, split="train", data_dir=None, manual_dir=None, download=F
         raise ValueError(f"Not an image-classification data set (needs 'image' and 'label' features). Received: name={name!r}")
     image_shape = features[image_keys[0]].shape
     read_config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context, interleave_cycle_length=tf.data.AUTOTUNE)
-    dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=shuffle_files, read_config=read_config)
+    try:
+        dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=shuffle_files, read_config=read_config)
+    except AssertionError:
+        # TFDS asserts that the data was prepared; say which flags prepare it.
+        raise ValueError(f"The TFDS data set {name!r} is not prepared in {builder.data_dir}: pass download=True "
+                         f"(--download) once, or data_dir (--data-dir) where it is. Received: data={name!r}") from None
     try:
         num_examples = builder.info.splits[split].num_examples
     except (KeyError, ValueError, TypeError):
