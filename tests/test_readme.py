@@ -18,3 +18,14 @@ def test_readme_has_a_generated_model_table():
     readme = (ROOT / "README.md").read_text()
     table = readme.split("<!-- model-table:start -->")[1].split("<!-- model-table:end -->")[0]
     assert "| lenet5 |" in table and "| vgg16 |" in table
+
+
+def test_readme_main_job_installs_the_extra_its_export_needs():
+    from keras_archs.cli import EXTRAS
+
+    readme = (ROOT / "README.md").read_text()
+    main_job = re.findall(r"```bash\n(python3 -m venv .+)\n```", readme)[0]
+    export_format = re.search(r"keras-archs export \S+ --format (\w+)", main_job).group(1)
+    extra = EXTRAS[export_format][0]
+    installed = re.search(r"pip install -q -e (\S+)", main_job).group(1).strip("\"'")
+    assert installed == f".[{extra}]", (installed, extra)
