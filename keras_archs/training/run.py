@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional
 
 import keras
 import tensorflow as tf
+# TensorFlow exposes enable_op_determinism only; its query and undo live in this module.
 from tensorflow.python.framework import config as tf_config
 
 from keras_archs.models.base import check_choice, check_positive_int, check_rate
