@@ -36,7 +36,11 @@ def _verbosity(value):
     raise argparse.ArgumentTypeError(f"expected auto, 0, 1 or 2, got {value!r}")
 
 
-def build_parser(description, preset_help="the model's paper preset (keras-archs info NAME)", epilog=None, **defaults):
+DEFAULT_DESCRIPTION = "Train a keras_archs model."
+DEFAULT_PRESET_HELP = "the model's paper preset (keras-archs info NAME)"
+
+
+def build_parser(description, preset_help=DEFAULT_PRESET_HELP, epilog=None, **defaults):
     """The recipes' argument parser.
 
     Args:
@@ -100,10 +104,7 @@ def build_parser(description, preset_help="the model's paper preset (keras-archs
     return parser
 
 
-DEFAULT_DESCRIPTION = "Train a keras_archs model."
-
-
-def main(argv=None, description=None, preset_for=None, preset_help=None, **defaults):
+def main(argv=None, description=None, preset_for=None, preset_help=DEFAULT_PRESET_HELP, **defaults):
     """Parses flags, trains, prints the final evaluation; returns the exit code.
 
     Bad flags and settings end in a one-line error on stderr and exit code 2.
@@ -118,8 +119,7 @@ def main(argv=None, description=None, preset_for=None, preset_help=None, **defau
         **defaults: flag defaults of this recipe.
     """
     first_line, _, rest = (description or DEFAULT_DESCRIPTION).strip().partition("\n")
-    options = {"preset_help": preset_help} if preset_help else {}
-    parser = build_parser(first_line, epilog=rest.strip("\n") or None, **options, **defaults)
+    parser = build_parser(first_line, preset_help=preset_help, epilog=rest.strip("\n") or None, **defaults)
     args = parser.parse_args(argv)
     from keras_archs.cli_types import fail
     from keras_archs.training.run import RunConfig, train
