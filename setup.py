@@ -17,13 +17,16 @@ setup(
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; training writes its logs
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx"],
+        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx", "safetensors"],
         "litert": ["ai-edge-litert"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],
         "tools": ["matplotlib"],
         # AutoAugment's ImageNet policy and the Model Garden ResNet-50 benchmark peer;
         # tf-models-official pins tensorflow~=2.20, so it gets its own environment.
         "garden": ["tf-models-official"],
+        # keras_archs.convert: PyTorch reference checkpoints, and the parity suite that builds
+        # the references (tests_convert).
+        "convert": ["torch", "torchvision", "timm", "safetensors"],
     },
     entry_points={
         "console_scripts": [

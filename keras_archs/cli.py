@@ -4,6 +4,7 @@
     keras-archs info NAME
     keras-archs summary NAME
     keras-archs export MODEL_OR_PATH --format saved_model|tflite|onnx [--quantize ...] [--data ...]
+    keras-archs convert NAME CHECKPOINT -o OUT.weights.h5
 """
 
 import dataclasses
@@ -281,6 +282,30 @@ def _export(args):
     return 0
 
 
+def _check_convert_args(args):
+    from keras_archs.convert import reference_for  # noqa: PLC0415 - only this command needs it
+
+    reference = reference_for(args.name)
+    if not args.output.endswith(".weights.h5"):
+        raise ValueError(f"The output is a Keras weights file and ends in .weights.h5. Received: --output={args.output!r}")
+    if not os.path.isfile(args.checkpoint):
+        raise ValueError(f"No such checkpoint file. Received: checkpoint={args.checkpoint!r}")
+    return reference
+
+
+def _convert(args):
+    from keras_archs import convert  # noqa: PLC0415 - only this command needs it
+    from keras_archs.fileio import atomic_write  # noqa: PLC0415
+
+    reference = _check_convert_args(args)
+    model = convert.from_state_dict(args.name, convert.read_state_dict(args.checkpoint))
+    atomic_write(args.output, model.save_weights, suffix=".weights.h5")
+    options = "".join(f", {key}={value!r}" for key, value in reference.model_kwargs.items())
+    print(f"wrote {args.output}: {args.name} with the weights of {reference.call}")
+    print(f"load it with keras_archs.get_model({args.name!r}{options}, weights={args.output!r})")
+    return 0
+
+
 def build_parser():
     """The `keras-archs` argument parser: every flag has help, numbers are checked by type."""
     parser = OneLineErrorParser(prog="keras-archs", description=first_line(__doc__))
@@ -319,6 +344,13 @@ def build_parser():
     exporting.add_argument("--latency-runs", type=positive_int, default=50,
                            help="LiteRT interpreter runs behind each median latency")
     exporting.set_defaults(run=_export)
+    converting = commands.add_parser(
+        "convert", help="a torchvision/timm checkpoint as the weights of our model (keras_archs.convert)"
+    )
+    converting.add_argument("name", help="registry name with a PyTorch reference (keras_archs.convert.REFERENCES)")
+    converting.add_argument("checkpoint", help="the reference's state dict: .safetensors, or .pth/.pt (needs torch)")
+    converting.add_argument("-o", "--output", required=True, help="the Keras weights file to write (.weights.h5)")
+    converting.set_defaults(run=_convert)
     return parser
 
 

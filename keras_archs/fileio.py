@@ -15,12 +15,14 @@ def _umask_permissions(path, mode):
     os.chmod(path, mode & ~umask)
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, suffix=None):
     """Calls `write(temp_path)` for a temp file beside `path`, then renames it to `path`.
 
     Args:
         path: destination file.
         write: callable that writes the whole artifact to the path it is given.
+        suffix: what the temp file's name ends in, for writers that insist on one (Keras'
+            `save_weights` needs ".weights.h5"); default `path`'s extension.
 
     Returns:
         `path`. On any error the temp file is removed and `path` is left as it was.
@@ -29,7 +31,7 @@ def atomic_write(path, write):
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     stem, extension = os.path.splitext(name)
-    handle, temp_path = tempfile.mkstemp(prefix=f".{stem}-", suffix=f".tmp{extension}", dir=folder)
+    handle, temp_path = tempfile.mkstemp(prefix=f".{stem}-", suffix=f".tmp{suffix or extension}", dir=folder)
     os.close(handle)
     try:
         write(temp_path)

@@ -18,12 +18,14 @@ __all__ = [
     "ModelInfo",
     "Paper",
     "Reference",
+    "TorchReference",
     "get_model",
     "list_models",
     "model_info",
     "register_model",
 ]
 
+TORCH_LIBRARIES = ("torchvision", "timm")
 PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit", "raw")
 
 # The names of `keras_archs.training.presets.PRESETS`, kept here so that `register_model` can
@@ -98,6 +100,48 @@ class Reference:
 
 
 @dataclasses.dataclass(frozen=True)
+class TorchReference:
+    """The PyTorch implementation a registered model computes the same function as.
+
+    `keras_archs.convert` turns the reference's state dict into this model's weights, and
+    the parity suite (tests_convert) proves the two give the same logits.
+
+    Attributes:
+        library: "torchvision" or "timm".
+        constructor: the reference's model name (`torchvision.models.get_model` or
+            `timm.create_model`).
+        kwargs: keyword arguments of that constructor (besides the weights).
+        model_kwargs: options of our constructor that give the reference's form (e.g.
+            `variant="v1.5"` for torchvision's ResNet-50 under the keras.applications twin).
+        mapping: the module of `keras_archs.convert` that names the reference's tensor for
+            each of our layers.
+        bn_epsilon: the reference's BatchNorm epsilon (state dicts do not store it); the
+            converter folds a difference with ours into the moving variance.
+    """
+
+    library: str
+    constructor: str
+    mapping: str
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    model_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    bn_epsilon: float = 1e-5
+
+    def __post_init__(self):
+        if self.library not in TORCH_LIBRARIES:
+            raise ValueError(f"library must be one of {TORCH_LIBRARIES}. Received: library={self.library!r}")
+        object.__setattr__(self, "kwargs", types.MappingProxyType(dict(self.kwargs)))
+        object.__setattr__(self, "model_kwargs", types.MappingProxyType(dict(self.model_kwargs)))
+
+    @property
+    def call(self) -> str:
+        """How the reference is built, e.g. `torchvision.models.resnet50()`."""
+        options = [f"{key}={value!r}" for key, value in self.kwargs.items()]
+        if self.library == "timm":
+            return f"timm.create_model({', '.join([repr(self.constructor), *options])})"
+        return f"torchvision.models.{self.constructor}({', '.join(options)})"
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelInfo:
     """Everything the registry knows about one registered name.
 
@@ -107,6 +151,7 @@ class ModelInfo:
         cifar_preset: the preset for CIFAR-10/100 at 32x32 where the paper has a CIFAR
             recipe (for models designed for CIFAR, the same as `preset`); None where it has
             none.
+        torch_reference: the torchvision or timm model this one equals, or None.
     """
 
     name: str
@@ -120,6 +165,7 @@ class ModelInfo:
     preset: str
     cifar_preset: Optional[str] = None
     twin: Optional[str] = None
+    torch_reference: Optional[TorchReference] = None
 
     @property
     def input_shape(self) -> Tuple[int, int, int]:
@@ -152,6 +198,7 @@ def register_model(
     cifar_preset: Optional[str] = None,
     defaults: Optional[Mapping[str, Any]] = None,
     twin: Optional[str] = None,
+    torch_reference: Optional[TorchReference] = None,
 ):
     """Registers a public constructor under `name`; use as a decorator (stackable).
 
@@ -170,6 +217,7 @@ def register_model(
             model designed for CIFAR, the same as `preset`), else None.
         defaults: constructor options this name fixes.
         twin: the `keras.applications` constructor this model matches weight for weight.
+        torch_reference: the torchvision/timm model this one computes the same function as.
 
     Raises:
         ValueError: for a duplicate or malformed name, an unknown preprocessing mode or an
@@ -204,6 +252,7 @@ def register_model(
             preset=preset,
             cifar_preset=cifar_preset,
             twin=twin,
+            torch_reference=torch_reference,
         )
         return constructor
 

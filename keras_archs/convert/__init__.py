@@ -1,0 +1,156 @@
+"""PyTorch reference checkpoints (torchvision, timm) as weights of our models.
+
+`REFERENCES` lists every registered model that computes the same function as a torchvision
+or timm model (the registry's `torch_reference`; the parity suite in tests_convert proves
+each one). `from_state_dict` builds our model in the reference's form and moves the
+reference's tensors into it; `read_state_dict` reads them from a safetensors file (no
+pickle) or, with torch installed, a `.pth` file through `torch.load(weights_only=True)`.
+
+    from keras_archs import convert
+    model = convert.from_state_dict("resnet50", convert.read_state_dict("resnet50.safetensors"))
+
+Each family module here (`resnet`, `vgg`, ...) has `layer_map(model, reference)`: which
+reference tensor prefix each of our weighted layers takes.
+"""
+
+import importlib
+import os
+import types
+from typing import Mapping
+
+import numpy as np
+
+from keras_archs.convert.core import transfer
+from keras_archs.registry import TorchReference, _REGISTRY, model_info
+
+__all__ = ["REFERENCES", "TorchReference", "from_state_dict", "layer_map", "read_state_dict", "reference_for"]
+
+REFERENCES: Mapping[str, TorchReference] = types.MappingProxyType(
+    {name: info.torch_reference for name, info in sorted(_REGISTRY.items()) if info.torch_reference is not None}
+)
+
+_SAFETENSORS_SUFFIXES = (".safetensors",)
+_TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+
+
+def reference_for(name) -> TorchReference:
+    """The `TorchReference` of registered model `name`.
+
+    Raises:
+        ValueError: for an unregistered name or a model without a PyTorch reference.
+    """
+    info = model_info(name)
+    if info.torch_reference is None:
+        raise ValueError(
+            f"Model {name!r} has no PyTorch reference to convert from; the models that have one are "
+            f"keras_archs.convert.REFERENCES ({', '.join(list(REFERENCES)[:6])}, ...). Received: name={name!r}"
+        )
+    return info.torch_reference
+
+
+def layer_map(model, reference: TorchReference):
+    """`{layer name: reference prefix}` for `model` built in `reference`'s form."""
+    module = importlib.import_module(f"keras_archs.convert.{reference.mapping}")
+    return module.layer_map(model, reference)
+
+
+def from_state_dict(name, state_dict, **model_kwargs):
+    """Builds registered model `name` in its reference's form with the reference's weights.
+
+    Args:
+        name: a name in `REFERENCES`.
+        state_dict: the reference's parameter and buffer names mapped to arrays (numpy, or
+            anything `np.asarray` takes).
+        **model_kwargs: constructor options (`include_top`, `pooling`, `input_shape`,
+            `classifier_activation`, ...) on top of the reference's form. With
+            `include_top=False` the reference's classifier tensors are left unused.
+
+    Returns:
+        The `keras.Model`.
+
+    Raises:
+        ValueError: for a model without a reference, or a state dict that does not fit
+            it (the layer, tensor and shapes are named).
+    """
+    reference = reference_for(name)
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"state_dict must map tensor names to arrays. Received: state_dict of type {type(state_dict).__name__}"
+        )
+    model = model_info(name).build(**{**reference.model_kwargs, **model_kwargs})
+    return transfer(
+        model,
+        layer_map(model, reference),
+        state_dict,
+        reference_epsilon=reference.bn_epsilon,
+        strict=model_kwargs.get("include_top", True),
+    )
+
+
+def _unwrap(checkpoint):
+    """The state dict inside a training checkpoint (`{"state_dict": ...}` or `{"model": ...}`)."""
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get(key), Mapping):
+            return checkpoint[key]
+    return checkpoint
+
+
+def _read_torch(path):
+    try:
+        import torch  # noqa: PLC0415 - optional, only for .pth files
+    except ImportError:
+        raise ValueError(
+            f"Reading a PyTorch file needs torch (pip install keras-archs[convert]), or a .safetensors "
+            f"copy of it. Received: path={path!r}"
+        ) from None
+    try:
+        # weights_only: tensors and plain containers only; no pickled code runs.
+        checkpoint = _unwrap(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as error:  # torch raises UnpicklingError or RuntimeError, with pages of advice
+        reason = " ".join(str(error).split())[:200]
+        raise ValueError(
+            f"{path!r} is not a state dict that loads with torch.load(weights_only=True) ({reason})"
+        ) from None
+    if not isinstance(checkpoint, Mapping):
+        raise ValueError(f"{path!r} is not a state dict: it holds a {type(checkpoint).__name__}")
+    arrays = {}
+    for key, tensor in checkpoint.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{path!r} is not a state dict: {key!r} holds a {type(tensor).__name__}")
+        tensor = tensor.detach()
+        if tensor.is_floating_point() and tensor.dtype != torch.float64:
+            tensor = tensor.float()
+        arrays[key.removeprefix("module.")] = tensor.numpy()
+    return arrays
+
+
+def _read_safetensors(path):
+    try:
+        from safetensors.numpy import load_file  # noqa: PLC0415 - optional
+    except ImportError:
+        raise ValueError(
+            f"Reading a safetensors file needs the safetensors package (pip install keras-archs[convert]). "
+            f"Received: path={path!r}"
+        ) from None
+    return {key.removeprefix("module."): value for key, value in load_file(path).items()}
+
+
+def read_state_dict(path) -> dict:
+    """The state dict in a `.safetensors` file, or in a `.pth`/`.pt`/`.bin` file (needs torch).
+
+    Raises:
+        ValueError: for a missing file, an unknown suffix, or a file that is not a state dict.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"No such file. Received: path={path!r}")
+    lowered = path.lower()
+    if lowered.endswith(_SAFETENSORS_SUFFIXES):
+        arrays = _read_safetensors(path)
+    elif lowered.endswith(_TORCH_SUFFIXES):
+        arrays = _read_torch(path)
+    else:
+        raise ValueError(
+            f"A state dict file ends in one of {_SAFETENSORS_SUFFIXES + _TORCH_SUFFIXES}. Received: path={path!r}"
+        )
+    return {key: np.asarray(value) for key, value in arrays.items()}
