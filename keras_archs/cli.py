@@ -44,6 +44,7 @@ class ZooRow:
     year: int
     paper: str = ""
     top1: Optional[float] = None
+    torch_reference: str = "-"
 
     @property
     def match(self) -> str:
@@ -69,7 +70,16 @@ def measure(name):
         year=info.paper.year,
         paper=info.paper.title,
         top1=info.reference.top1,
+        torch_reference=_reference_cell(info.torch_reference),
     )
+
+
+def _reference_cell(reference):
+    """"torchvision resnet50 (variant='v1.5')": the PyTorch model, and our options that equal it."""
+    if reference is None:
+        return "-"
+    options = ", ".join(f"{key}={value!r}" for key, value in reference.model_kwargs.items())
+    return f"{reference.library} {reference.constructor}" + (f" ({options})" if options else "")
 
 
 def measure_all(names, stream=None):
@@ -88,7 +98,8 @@ def measure_all(names, stream=None):
 
 def zoo_table(rows, markdown=False):
     """Formats measured rows as a text table, or as Markdown with the papers' titles."""
-    header = ["name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "top-1 %", "year"]
+    header = ["name", "constructor", "input", "trainable params", "reference", "match", "GMACs", "top-1 %", "year",
+              "PyTorch reference"]
     cells = [
         [
             row.name,
@@ -100,6 +111,7 @@ def zoo_table(rows, markdown=False):
             f"{row.gmacs:.4g}",
             "-" if row.top1 is None else f"{row.top1:g}",
             str(row.year),
+            row.torch_reference,
         ]
         for row in rows
     ]
@@ -159,6 +171,12 @@ def _describe(info):
         lines.append(f"reference top-1: {reference.top1}% ({reference.top1_source})")
     if info.twin:
         lines.append(f"keras.applications twin: {info.twin}")
+    if info.torch_reference is not None:
+        options = "".join(f", {key}={value!r}" for key, value in info.torch_reference.model_kwargs.items())
+        lines.append(
+            f"PyTorch reference: {info.torch_reference.call}, the same function as "
+            f"keras_archs.get_model({info.name!r}{options}); weights: keras-archs convert {info.name} CHECKPOINT -o OUT.weights.h5"
+        )
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_archs
+from keras_archs.convert import layer_map
 from keras_archs.layers.classic import LocalResponseNormalization
 
 from conftest import trainable_count
@@ -46,3 +47,19 @@ def test_local_response_normalization_matches_tensorflows_kernel():
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
     with pytest.raises(ValueError, match="size"):
         LocalResponseNormalization(size=4)
+
+
+def test_single_tower_names_torchvisions_alexnet_and_the_paper_form_none():
+    reference = keras_archs.model_info("alexnet").torch_reference
+    assert reference.call == "torchvision.models.alexnet()"
+    model = keras_archs.get_model("alexnet")
+    mapping = layer_map(model, reference)
+    # torchvision's Sequentials: Conv, ReLU(, MaxPool) and Dropout, Linear, ReLU.
+    assert [mapping[f"conv{index}"] for index in range(1, 6)] == [
+        "features.0", "features.3", "features.6", "features.8", "features.10",
+    ]
+    assert [mapping[name] for name in ("fc1", "fc2", "predictions")] == [
+        "classifier.1", "classifier.4", "classifier.6",
+    ]
+    # The two-tower 2012 network has no PyTorch implementation to compare with.
+    assert keras_archs.model_info("alexnet_paper").torch_reference is None

@@ -249,3 +249,18 @@ def test_cli_convert_refuses_missing_checkpoint(tmp_path, capsys):
     name = next(iter(convert.REFERENCES))
     assert main(["convert", name, str(tmp_path / "absent.pth"), "-o", str(tmp_path / "out.weights.h5")]) == 2
     assert "No such checkpoint file" in capsys.readouterr().err
+
+
+def test_cli_info_names_the_reference_and_the_options_that_equal_it(capsys):
+    assert main(["info", "squeezenet1_1"]) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch reference: torchvision.models.squeezenet1_1(), the same function as " in out
+    assert "keras-archs convert squeezenet1_1 CHECKPOINT -o OUT.weights.h5" in out
+
+
+def test_model_table_has_a_pytorch_reference_column():
+    from keras_archs.cli import measure, zoo_table
+
+    table = zoo_table([measure("squeezenet1_1"), measure("lenet5")], markdown=True).splitlines()
+    assert table[0].endswith("| PyTorch reference |")
+    assert table[2].endswith("| torchvision squeezenet1_1 |") and table[3].endswith("| - |")

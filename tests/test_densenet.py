@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import keras_archs
+from keras_archs.convert import layer_map
 from keras_archs.layers.dense import dense_block, transition
 
 from conftest import random_images
@@ -97,3 +98,28 @@ def test_bad_options(options, argument):
 def test_bad_imagenet_compression():
     with pytest.raises(ValueError, match="compression"):
         keras_archs.DenseNet169(compression=-0.5)
+
+
+@pytest.mark.parametrize("depth", [121, 161, 169, 201])
+def test_imagenet_densenets_name_torchvisions_and_fold_its_bn_epsilon(depth):
+    reference = keras_archs.model_info(f"densenet{depth}").torch_reference
+    assert reference.call == f"torchvision.models.densenet{depth}()"
+    # keras.applications' 1.001e-5 stays in our layers; the converter folds torchvision's 1e-5.
+    assert reference.bn_epsilon == 1e-5
+
+
+def test_densenet_layer_map_names_torchvisions_modules():
+    model = keras_archs.get_model("densenet121", input_shape=(32, 32, 3))
+    mapping = layer_map(model, keras_archs.model_info("densenet121").torch_reference)
+    assert mapping["conv1_conv"] == "features.conv0" and mapping["conv1_bn"] == "features.norm0"
+    assert [mapping[f"conv3_block12_{part}"] for part in ("0_bn", "1_conv", "1_bn", "2_conv")] == [
+        f"features.denseblock2.denselayer12.{module}" for module in ("norm1", "conv1", "norm2", "conv2")
+    ]
+    assert (mapping["pool4_bn"], mapping["pool4_conv"]) == ("features.transition3.norm", "features.transition3.conv")
+    assert (mapping["bn"], mapping["predictions"]) == ("features.norm5", "classifier")
+    assert len(set(mapping.values())) == len(mapping)
+
+
+@pytest.mark.parametrize("name", ["densenet264", "densenet_bc100_k12", "densenet_bc190_k40"])
+def test_densenets_without_a_pytorch_reference_claim_none(name):
+    assert keras_archs.model_info(name).torch_reference is None

@@ -63,12 +63,15 @@ def reference_outputs(model, images, features=False):
 
 @contextlib.contextmanager
 def float64_policy():
-    previous = keras.config.dtype_policy()
+    """Layers and the model's input in float64 (the Input's dtype follows floatx)."""
+    previous_policy, previous_floatx = keras.config.dtype_policy(), keras.config.floatx()
     keras.config.set_dtype_policy("float64")
+    keras.config.set_floatx("float64")
     try:
         yield
     finally:
-        keras.config.set_dtype_policy(previous)
+        keras.config.set_dtype_policy(previous_policy)
+        keras.config.set_floatx(previous_floatx)
 
 
 def converted(name, state_dict, **model_kwargs):

@@ -61,11 +61,13 @@ def conv_padding(x, kernel_size, strides=1, *, style, name, dilation_rate=1):
 def ceil_mode_padding(x, pool_size, strides):
     """`((0, extra_h), (0, extra_w))`: what PyTorch's `ceil_mode=True` adds after each side.
 
-    A side that is unknown (None) gets no extra padding.
+    The extra rows make `side - pool` a multiple of the stride, so that the last window,
+    which starts inside the input, is kept (a side of 2 under a 3x3/2 pool gives one
+    output, as in PyTorch). A side that is unknown (None) gets no extra padding.
     """
     pools, stride_pair = _pair(pool_size), _pair(strides)
     return tuple(
-        (0, 0 if side is None or side < pool else (-(side - pool)) % stride)
+        (0, 0 if side is None else (-(side - pool)) % stride)
         for side, pool, stride in zip(x.shape[1:3], pools, stride_pair)
     )
 

@@ -5,7 +5,8 @@ forms share one builder:
 
 - `variant="single_tower"` (the default, registered as `alexnet`): the one-GPU form of
   Krizhevsky's "One weird trick" (arXiv 1404.5997) that torchvision ships: 64-192-384-
-  256-256 filters, no LRN, 224x224 input padded by 2; 61,100,840 parameters.
+  256-256 filters, no LRN, 224x224 input padded by 2; 61,100,840 parameters. The same
+  function as torchvision's `alexnet` (tests_convert proves it with converted weights).
 - `variant="paper"` (`alexnet_paper`): the two-tower network of the 2012 paper: 96-256-
   384-384-256 filters, the towers as grouped convolutions (groups=2) in conv2, conv4 and
   conv5 where the GPUs did not talk, local response normalization after conv1 and conv2,
@@ -23,7 +24,7 @@ from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["AlexNet"]
 
@@ -131,6 +132,7 @@ def _features(x, variant):
     ),
     preprocessing="torch",
     preset="alexnet",
+    torch_reference=TorchReference(library="torchvision", constructor="alexnet", mapping="alexnet"),
 )
 def AlexNet(
     include_top=True,

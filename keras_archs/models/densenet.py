@@ -10,7 +10,10 @@ channels by theta and halve the resolution.
   `DenseNet121/169/201` are twins of `keras.applications.DenseNet121/169/201` (same
   layers, names, order and weight shapes); `DenseNet161` (k = 48) and `DenseNet264`
   have torchvision's counts (DenseNet-264 is Table 1's deepest column, no torchvision
-  model).
+  model). DenseNet-121/161/169/201 compute the same function as torchvision's
+  `densenet121/161/169/201` (tests_convert proves it with converted weights): the layers
+  are the same, and keras.applications' BatchNorm epsilon (1.001e-5, kept for the twins)
+  differs from torchvision's 1e-5 only by what the converter folds into the variance.
 - CIFAR DenseNet (§4.2): a 3x3 convolution to 2k maps (16 without bottleneck), three
   dense blocks at 32, 16 and 8 pixels. `DenseNetCIFAR` defaults to DenseNet-BC
   (bottleneck and theta = 0.5, depth L = 6n + 4); `bottleneck=False, compression=1.0`
@@ -32,7 +35,7 @@ import keras
 from keras_archs.layers.dense import dense_block, post_activation, transition
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201", "DenseNet264", "DenseNetCIFAR"]
 
@@ -127,7 +130,14 @@ def _imagenet(depth, compression, dropout_rate, include_top, weights, input_tens
     )
 
 
-def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None):
+def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None, torchvision=True):
+    """Registers `densenet{depth}`; `torchvision`: whether torchvision has it (all but 264)."""
+    torch_reference = None
+    if torchvision:
+        # State dicts do not store the BN epsilon: torchvision's is 1e-5, ours 1.001e-5.
+        torch_reference = TorchReference(
+            library="torchvision", constructor=f"densenet{depth}", mapping="densenet", bn_epsilon=1e-5
+        )
     return register_model(
         f"densenet{depth}",
         family="densenet",
@@ -141,6 +151,7 @@ def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None):
         preset="densenet",
         cifar_preset="densenet_cifar",
         twin=twin,
+        torch_reference=torch_reference,
     )
 
 
@@ -213,6 +224,7 @@ def DenseNet201(
 @_register_imagenet(
     264, 33_337_704,
     "REFERENCES.md: computed by the formula that reproduces TV densenet121/161/169/201 (no TV model)",
+    torchvision=False,
 )
 def DenseNet264(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,

@@ -8,23 +8,27 @@ pooling, dropout 0.4 and the classifier. Two auxiliary classifiers on 4a and 4d 
 `aux_logits=True`; the recipe adds their losses with weight 0.3, inference uses the main
 output only.
 
-Two forms share one builder:
+Two forms share one builder. Both pad as PyTorch and Caffe's `bvlc_googlenet` do: the
+7x7/2 stem convolution by 3 pixels on each side (TensorFlow's "same" would pad 2 before
+and 3 after at 224), and the max poolings between the grids round the output side up
+(`ceil_mode=True`, which "same" equals only at even sides).
 
-- `variant="torchvision"` (default, registered as `googlenet`): torchvision's
-  `googlenet`: BatchNormalization after every convolution (epsilon 1e-3), no LRN, a 3x3
-  kernel in the "5x5" branch (a known quirk of the port that torchvision keeps), and
+- `variant="torchvision"` (default, registered as `googlenet`): the same function as
+  torchvision's `googlenet(aux_logits=False, init_weights=False)` (tests_convert proves
+  it, converting torchvision's weights with `keras_archs.convert`): BatchNormalization
+  after every convolution (epsilon 1e-3), no LRN, a 3x3 kernel in the "5x5" branch (a
+  known quirk of the port that torchvision keeps), 2x2/2 pooling before 5a, and
   auxiliary heads with adaptive 4x4 pooling; 6,624,904 trainable parameters without them.
 - `variant="paper"`: Fig. 3 and Table 1: biased convolutions without
   BN, true 5x5 branches, local response normalization after the first pooling and after
   the 3x3 convolution (Caffe's `bvlc_googlenet` constants: n=5, alpha=1e-4/n, beta=0.75,
-  k=1), and 5x5/3 average pooling in the auxiliary heads; 6,998,552 parameters (hand
-  arithmetic from Table 1 with biases; the paper rounds to 6.8M). Not registered under a
-  name of its own, to keep the shared suite's time down: `GoogLeNet(variant="paper")`.
+  k=1), 3x3/2 pooling before 5a, and 5x5/3 average pooling in the auxiliary heads;
+  6,998,552 parameters (hand arithmetic from Table 1 with biases; the paper rounds to
+  6.8M). Not registered under a name of its own, to keep the shared suite's time down:
+  `GoogLeNet(variant="paper")`.
 """
 
 import dataclasses
-
-import keras
 
 from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.heads import classifier_head
@@ -37,8 +41,9 @@ from keras_archs.layers.inception import (
     conv_bn,
     inception_block,
 )
+from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["GoogLeNet"]
 
@@ -49,7 +54,8 @@ PAPER = Paper(
     arxiv="1409.4842",
     venue="CVPR 2015",
 )
-# "same" padding everywhere: five halvings leave a 1x1 grid at 32x32.
+# Five halvings leave a 1x1 grid at 32x32 (the paper's 3x3/2 pooling before 5a rounds a
+# 2x2 grid up to one window, as PyTorch's ceil mode does).
 INPUT_SPEC = InputSpec(default_size=224, min_size=32)
 
 # Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
@@ -77,12 +83,22 @@ class _Variant:
     aux_adaptive_pool: object
     # The smallest input whose 4a grid (stride 16) is large enough for the auxiliary
     # classifiers: 4x4 for the adaptive pooling, 5x5 for the paper's 5x5/3 average pooling.
+    # The rounded-up poolings shrink odd sides: 62 gives a 3x3 grid, 63 a 4x4, 79 a 5x5.
     aux_min_size: int
+    # The pooling before 5a: torchvision's is 2x2/2, Table 1's (and Caffe's pool4) 3x3/2.
+    pool4_size: int
+    input_spec: InputSpec
 
 
 VARIANTS = {
-    "torchvision": _Variant(norm=True, wide_kernel=3, lrn=False, aux_adaptive_pool=4, aux_min_size=49),
-    "paper": _Variant(norm=False, wide_kernel=5, lrn=True, aux_adaptive_pool=None, aux_min_size=65),
+    "torchvision": _Variant(
+        norm=True, wide_kernel=3, lrn=False, aux_adaptive_pool=4, aux_min_size=63, pool4_size=2,
+        input_spec=INPUT_SPEC,
+    ),
+    "paper": _Variant(
+        norm=False, wide_kernel=5, lrn=True, aux_adaptive_pool=None, aux_min_size=79, pool4_size=3,
+        input_spec=INPUT_SPEC,
+    ),
 }
 
 
@@ -103,15 +119,16 @@ def _lrn(x, name):
 def _features(x, variant, aux_heads):
     """The stem and the nine modules; `aux_heads(x, name)` adds an auxiliary output or None."""
     style = ConvStyle(norm=variant.norm, bn_momentum=0.9)
-    x = conv_bn(x, 64, 7, strides=2, style=style, name="conv1")
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x, padding = conv_padding(x, 7, 2, style="symmetric", name="conv1")
+    x = conv_bn(x, 64, 7, strides=2, padding=padding, style=style, name="conv1")
+    x = max_pool(x, 3, 2, ceil_mode=True, name="pool1")
     if variant.lrn:
         x = _lrn(x, "pool1_lrn")
     x = conv_bn(x, 64, 1, style=style, name="conv2")
     x = conv_bn(x, 192, 3, style=style, name="conv3")
     if variant.lrn:
         x = _lrn(x, "conv3_lrn")
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    x = max_pool(x, 3, 2, ceil_mode=True, name="pool2")
     auxiliary = []
     for module, channels in MODULES.items():
         branches = inception_v1_branches(*channels, wide_kernel=variant.wide_kernel)
@@ -121,8 +138,8 @@ def _features(x, variant, aux_heads):
             if output is not None:
                 auxiliary.append(output)
         if module in POOL_AFTER:
-            size = 3 if module == "3b" else 2
-            x = keras.layers.MaxPooling2D(size, strides=2, padding="same", name=POOL_AFTER[module])(x)
+            size = 3 if module == "3b" else variant.pool4_size
+            x = max_pool(x, size, 2, ceil_mode=True, name=POOL_AFTER[module])
     return x, auxiliary
 
 
@@ -138,6 +155,10 @@ def _features(x, variant, aux_heads):
     ),
     preprocessing="torch",
     preset="googlenet",
+    torch_reference=TorchReference(
+        library="torchvision", constructor="googlenet", mapping="googlenet",
+        kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3,
+    ),
 )
 def GoogLeNet(
     include_top=True,
@@ -159,11 +180,11 @@ def GoogLeNet(
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications` (see
             `keras_archs.models.base.build_model`).
-        variant: "torchvision" (default: BN, torchvision's counts) or "paper" (Fig. 3: LRN,
-            no BN, true 5x5 kernels).
+        variant: "torchvision" (default: torchvision's `googlenet`, BN) or "paper"
+            (Fig. 3: LRN, no BN, true 5x5 kernels).
         aux_logits: with `include_top=True`, the two auxiliary classifiers (after 4a and
             4d) as the second and third model outputs. They need a fixed input size (at
-            least 49x49 for "torchvision", 65x65 for "paper"). Default False: one output.
+            least 63x63 for "torchvision", 79x79 for "paper"). Default False: one output.
         dropout_rate: dropout before the classifier (paper: 0.4; torchvision uses 0.2).
         aux_dropout_rate: dropout in the auxiliary classifiers (paper: 0.7).
 
@@ -176,9 +197,9 @@ def GoogLeNet(
     check_rate(dropout_rate, "dropout_rate")
     check_rate(aux_dropout_rate, "aux_dropout_rate")
     config = VARIANTS[variant]
-    input_spec = INPUT_SPEC
+    input_spec = config.input_spec
     if aux_logits and include_top is True:
-        input_spec = auxiliary_input_spec(INPUT_SPEC, config.aux_min_size, heads=len(AUX_AFTER))
+        input_spec = auxiliary_input_spec(input_spec, config.aux_min_size, heads=len(AUX_AFTER))
 
     def aux_heads(x, aux_name, style):
         if not (aux_logits and include_top):

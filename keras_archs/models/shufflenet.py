@@ -7,7 +7,8 @@
   ("ShuffleNet s x", §4.1.1). Counts as osmr/imgclsmob `shufflenet_g*_w*`.
 - "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
   ECCV 2018, arXiv 1807.11164: channel split instead of group convolutions (Fig. 3c/d),
-  Table 5 widths for 0.5x, 1x, 1.5x and 2x. Counts as torchvision `shufflenet_v2_x*`.
+  Table 5 widths for 0.5x, 1x, 1.5x and 2x: the same function as torchvision's
+  `shufflenet_v2_x*` (tests_convert proves it with converted weights).
 
 Both use PyTorch-style symmetric padding and BatchNorm settings (epsilon 1e-5, momentum
 0.9 in Keras' convention), so converted torchvision/imgclsmob weights compute the same.
@@ -15,13 +16,12 @@ Both use PyTorch-style symmetric padding and BatchNorm settings (epsilon 1e-5, m
 
 import numbers
 
-import keras
-
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.mobile import shuffle_unit, shuffle_unit_v2
+from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.models.base import build_model, check_choice
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["ShuffleNet", "ShuffleNetV2"]
 
@@ -64,11 +64,9 @@ V2_WIDTHS = {
 
 def _stem_layers(x, filters):
     """conv1 (3x3/2, BN, ReLU) and a 3x3/2 max pooling, both padded by one pixel."""
-    x = keras.layers.ZeroPadding2D(1, name="conv1_pad")(x)
-    x = conv_bn_act(x, filters, 3, strides=2, padding="valid", name="conv1", **_BN)
-    # After ReLU, zero padding is as good as PyTorch's -inf padding.
-    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    x, padding = conv_padding(x, 3, 2, style="symmetric", name="conv1")
+    x = conv_bn_act(x, filters, 3, strides=2, padding=padding, name="conv1", **_BN)
+    return max_pool(x, 3, 2, padding=1, name="pool1")
 
 
 def _build(features, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
@@ -184,6 +182,9 @@ def _register_v2(width, params, gmacs, top1):
         # Our choice: ShuffleNet v2 trains with its predecessor's recipe (Zhang 2018 §4).
         preset="shufflenet",
         defaults={"width": width},
+        torch_reference=TorchReference(
+            library="torchvision", constructor=f"shufflenet_v2_x{suffix}", mapping="shufflenet"
+        ),
     )
 
 

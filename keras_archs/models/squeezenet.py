@@ -11,17 +11,17 @@ average pooling (§3.3, Table 1).
 - `squeezenet1_1`: the v1.1 of the authors' repository (64 3x3/2 stem, pooling after
   conv1, fire3 and fire5), 2.4x less computation at the same accuracy; 1,235,496.
 
-Counts as torchvision's `squeezenet1_0/1_1`, whose max pooling rounds up (`ceil_mode`);
-here the pooled side is rounded up too where the input size is known.
+Both compute the same function as torchvision's `squeezenet1_0/1_1` (tests_convert proves
+it with converted weights), whose max pooling rounds up (`ceil_mode`); here the pooled side
+is rounded up too where the input size is known.
 """
-
-import keras
 
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import conv_classifier_head
 from keras_archs.layers.mobile import fire_module
+from keras_archs.layers.padding import max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["SqueezeNet"]
 
@@ -47,18 +47,6 @@ VERSIONS = {
 }
 
 
-def _ceil_max_pool(x, *, name):
-    """3x3/2 max pooling that rounds the output side up, as PyTorch's `ceil_mode=True`.
-
-    The inputs are ReLU outputs (>= 0), so a zero row/column on the bottom/right acts as
-    the -inf padding of the rounded-up window.
-    """
-    extra = tuple(0 if side is None else (side - 3) % 2 for side in x.shape[1:3])
-    if any(extra):
-        x = keras.layers.ZeroPadding2D(((0, extra[0]), (0, extra[1])), name=f"{name}_pad")(x)
-    return keras.layers.MaxPooling2D(3, strides=2, name=name)(x)
-
-
 def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
                 classifier_activation, name):
     check_choice(version, tuple(VERSIONS), "version")
@@ -68,11 +56,11 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     def features(x):
         x = conv_bn_act(x, stem_filters, stem_kernel, strides=2, padding="valid", norm=False, name="conv1",
                         conv_suffix="")
-        x = _ceil_max_pool(x, name="pool1")
+        x = max_pool(x, 3, 2, ceil_mode=True, name="pool1")
         for index, filters in enumerate(FIRES, start=2):
             x = fire_module(x, *filters, name=f"fire{index}")
             if index in pool_after:
-                x = _ceil_max_pool(x, name=f"pool{index}")
+                x = max_pool(x, 3, 2, ceil_mode=True, name=f"pool{index}")
         return x
 
     def head(x, *, classes, classifier_activation):
@@ -97,6 +85,7 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     reference=Reference(params=1_248_424, source="TV squeezenet1_0", gmacs=0.819, gmacs_source="TV squeezenet1_0",
                         top1=58.092, top1_source="TV squeezenet1_0"),
     preprocessing="torch",
+    torch_reference=TorchReference(library="torchvision", constructor="squeezenet1_0", mapping="squeezenet"),
     # Iandola 2016 leaves its training settings to the Caffe solver files it released.
     preset="modern",
 )
@@ -108,6 +97,7 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     reference=Reference(params=1_235_496, source="TV squeezenet1_1", gmacs=0.349, gmacs_source="TV squeezenet1_1",
                         top1=58.178, top1_source="TV squeezenet1_1"),
     preprocessing="torch",
+    torch_reference=TorchReference(library="torchvision", constructor="squeezenet1_1", mapping="squeezenet"),
     preset="modern",
     defaults={"version": "1_1"},
 )

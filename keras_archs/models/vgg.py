@@ -8,7 +8,9 @@ ended by 2x2 max pooling, then FC-4096, FC-4096 and the classifier.
 `VGG16` and `VGG19` are twins of `keras.applications.VGG16/VGG19`: same layers, order,
 names and weight shapes. `batch_norm=True` adds BatchNormalization after every
 convolution as torchvision's `vgg*_bn` do (their counts; BN epsilon 1e-5, momentum 0.9
-in Keras' convention). The paper trained with dropout 0.5 after the two hidden FC
+in Keras' convention). Every registered form computes the same function as torchvision's
+model of its name (`vgg11` ... `vgg19_bn`; tests_convert proves it with converted
+weights), the twins included: both pad 3x3 convolutions by one pixel and pool 2x2/2. The paper trained with dropout 0.5 after the two hidden FC
 layers; `dropout_rate` defaults to 0 so that the plain models keep the twins' layers.
 """
 
@@ -17,7 +19,7 @@ import keras
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19"]
 
@@ -107,6 +109,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         preprocessing="caffe",
         preset="vgg",
         twin=twin,
+        torch_reference=TorchReference(library="torchvision", constructor=name, mapping="vgg"),
     )
     with_bn = register_model(
         f"{name}_bn",
@@ -117,6 +120,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         preprocessing="caffe",
         preset="vgg",
         defaults={"batch_norm": True},
+        torch_reference=TorchReference(library="torchvision", constructor=f"{name}_bn", mapping="vgg"),
     )
     return lambda constructor: with_bn(plain(constructor))
 
