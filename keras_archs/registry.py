@@ -117,6 +117,10 @@ class TorchReference:
             each of our layers.
         bn_epsilon: the reference's BatchNorm epsilon (state dicts do not store it); the
             converter folds a difference with ours into the moving variance.
+        auxiliary: prefixes of the reference's auxiliary-head tensors (GoogLeNet's
+            `aux1.`, Inception-v3's `AuxLogits.`), which its published checkpoints carry:
+            converted into our auxiliary heads where the model has them
+            (`aux_logits=True`), left out otherwise.
     """
 
     library: str
@@ -125,6 +129,7 @@ class TorchReference:
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     model_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     bn_epsilon: float = 1e-5
+    auxiliary: Tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.library not in TORCH_LIBRARIES:

@@ -7,14 +7,18 @@ import numpy as np
 import pytest
 
 import keras_archs
+from keras_archs.convert import layer_map
+from keras_archs.convert.core import weighted_layers
 from keras_archs.layers.inception import (
     Conv,
     ConvStyle,
     CustomScaleLayer,
+    Pool,
     asymmetric,
     factorized_5x5,
     inception_block,
     inception_resnet_block,
+    pool,
 )
 from keras_archs.models.googlenet import MODULES, inception_v1_branches
 
@@ -137,6 +141,9 @@ def test_residual_scale_option_sets_every_residual_branch():
         ("inception_v3", {"aux_logits": "yes"}),
         ("inception_v4", {"dropout_rate": 1.0}),
         ("bn_inception", {"dropout_rate": -0.1}),
+        ("inception_v3", {"implementation": "timm"}),
+        ("inception_resnet_v2", {"implementation": "torchvision"}),
+        ("tv_inception_v3", {"implementation": "Keras"}),
     ],
 )
 def test_bad_family_options_raise_before_building(name, option, layers_created):
@@ -164,3 +171,79 @@ def test_inception_v4_grid_sizes_follow_fig_9():
     assert model.get_layer("reduction_b").output.shape[1:] == (8, 8, 1536)
     assert model.output.shape[1:] == (8, 8, 1536)
     assert trainable_count(model) == 42_679_816 - (1536 * 1000 + 1000)
+
+
+def _pooled(style, images):
+    inputs = keras.Input(images.shape[1:])
+    model = keras.Model(inputs, pool(inputs, Pool("avg"), style=style, name="p"))
+    return keras.ops.convert_to_numpy(model(images))
+
+
+def test_padding_inclusive_average_pool_counts_the_zero_padding():
+    images = np.ones((1, 4, 5, 1), "float32")
+    # TensorFlow's "same" pool averages the pixels inside: all ones. PyTorch's
+    # avg_pool2d(3, 1, padding=1) divides by 9: 4/9 in a corner, 6/9 on an edge.
+    np.testing.assert_allclose(_pooled(ConvStyle(), images), images)
+    inclusive = _pooled(ConvStyle(count_include_pad=True), images)[0, ..., 0]
+    assert inclusive[0, 0] == pytest.approx(4 / 9) and inclusive[0, 2] == pytest.approx(6 / 9)
+    assert inclusive[1:-1, 1:-1] == pytest.approx(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="stride 1 and an odd window"):
+        pool(keras.Input((4, 4, 1)), Pool("avg", 3, strides=2), style=ConvStyle(count_include_pad=True), name="q")
+
+
+def _signature(model):
+    return [(layer.name, [tuple(weight.shape) for weight in layer.weights]) for layer in weighted_layers(model)]
+
+
+@pytest.mark.parametrize(
+    "twin, reference_form, pooled_by_torch",
+    [("inception_v3", "tv_inception_v3", True), ("inception_resnet_v2", "timm_inception_resnet_v2", False)],
+)
+def test_reference_form_adds_bn_gammas_to_the_twins_layers(twin, reference_form, pooled_by_torch):
+    # Counts do not depend on the input size: the smallest input keeps the test fast.
+    ours, form = (keras_archs.get_model(name, input_shape=(75, 75, 3)) for name in (twin, reference_form))
+    twin_layers, form_layers = _signature(ours), _signature(form)
+    assert [name for name, _ in twin_layers] == [name for name, _ in form_layers]
+    norms = [layer for layer in weighted_layers(form) if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.scale for layer in norms)
+    gammas = sum(layer.gamma.shape[0] for layer in norms)
+    registered = keras_archs.model_info(reference_form).reference.params
+    assert trainable_count(form) == trainable_count(ours) + gammas == registered
+    padded = [layer for layer in form.layers if isinstance(layer, keras.layers.AveragePooling2D)
+              and layer.padding == "valid" and layer.pool_size == (3, 3)]
+    assert len(padded) == (9 if pooled_by_torch else 0)  # the pooling branch of mixed0-10 but the 2 reductions
+
+
+def test_reference_forms_name_each_reference_tensor_once():
+    for name in ["inception_v4", "tv_inception_v3", "timm_inception_resnet_v2"]:
+        info = keras_archs.model_info(name)
+        model = keras_archs.get_model(name, input_shape=(75, 75, 3))
+        mapping = layer_map(model, info.torch_reference)
+        assert len(mapping) == len(weighted_layers(model))
+        assert len(set(mapping.values())) == len(mapping), name
+    assert mapping["conv2d"] == "conv2d_1a.conv" and mapping["batch_normalization_5"] == "mixed_5b.branch0.bn"
+    assert mapping["block35_10_conv"] == "repeat.9.conv2d" and mapping["block8_10_conv"] == "block8.conv2d"
+    assert mapping["block8_9_conv"] == "repeat_2.8.conv2d" and mapping["predictions"] == "classif"
+
+
+def test_tv_inception_v3_maps_torchvisions_modules_including_the_aux_head():
+    info = keras_archs.model_info("tv_inception_v3")
+    assert info.torch_reference.call == "torchvision.models.inception_v3(aux_logits=False, init_weights=False)"
+    mapping = layer_map(keras_archs.get_model("tv_inception_v3", aux_logits=True), info.torch_reference)
+    assert mapping["conv2d"] == "Conv2d_1a_3x3.conv" and mapping["batch_normalization_4"] == "Conv2d_4a_3x3.bn"
+    assert mapping["conv2d_11"] == "Mixed_5b.branch_pool.conv"  # keras' 12th convolution: mixed0's pool branch
+    assert mapping["conv2d_93"] == "Mixed_7c.branch_pool.conv" and mapping["predictions"] == "fc"
+    assert mapping["aux_fc_conv"] == "AuxLogits.conv1.conv" and mapping["aux_predictions"] == "AuxLogits.fc"
+
+
+def test_inception_v4_maps_timms_features_by_position():
+    mapping = layer_map(keras_archs.get_model("inception_v4", input_shape=(75, 75, 3)),
+                        keras_archs.model_info("inception_v4").torch_reference)
+    assert mapping["stem_3_conv"] == "features.2.conv" and mapping["mixed_3a_b2_1_bn"] == "features.3.conv.bn"
+    assert mapping["mixed_4a_b2_4_conv"] == "features.4.branch1.3.conv"
+    assert mapping["inception_a1_b1_1_conv"] == "features.6.branch0.conv"
+    assert mapping["inception_a4_b4_2_conv"] == "features.9.branch3.1.conv"  # branch3.0 is the pooling
+    assert mapping["reduction_b_b2_4_bn"] == "features.18.branch1.3.bn"
+    assert mapping["inception_c3_b3_4b_conv"] == "features.21.branch2_3b.conv"
+    assert mapping["inception_c1_b4_2_conv"] == "features.19.branch3.1.conv"
+    assert mapping["predictions"] == "last_linear"

@@ -1,6 +1,8 @@
 """Reference checkpoints on disk: `.pth` (torch.load with weights_only) and `.safetensors`,
 read and written by `keras-archs convert`, load into our model as the same function."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -18,7 +20,8 @@ NAME = "squeezenet1_1"  # the smallest torchvision reference
 
 @pytest.fixture(scope="module")
 def reference():
-    return parity.build_reference(convert.REFERENCES[NAME]).float()
+    calibration = parity.images(224, 224, batch=4, seed=parity.SEED - 1)
+    return parity.build_reference(convert.REFERENCES[NAME], calibration).float()
 
 
 def _expected(model):
@@ -75,3 +78,22 @@ def test_include_top_false_takes_features_and_leaves_classifier_unused(reference
         theirs = reference.features(torch.from_numpy(images.transpose(0, 3, 1, 2).copy())).numpy()
     mine = keras.ops.convert_to_numpy(features(images, training=False))
     assert parity.relative_difference(mine, theirs.transpose(0, 2, 3, 1)) <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["googlenet", "tv_inception_v3"])
+def test_auxiliary_head_tensors_of_published_checkpoints_convert_with_or_without_the_heads(name):
+    # torchvision's published GoogLeNet and Inception-v3 checkpoints carry the auxiliary heads.
+    reference = convert.REFERENCES[name]
+    size = keras_archs.model_info(name).input_spec.default_size
+    with_heads = dataclasses.replace(reference, kwargs={**reference.kwargs, "aux_logits": True})
+    torch_model = parity.build_reference(with_heads, parity.images(size, size, batch=2, seed=parity.SEED - 1))
+    state = parity.state_dict_arrays(torch_model)
+    assert any(key.startswith(reference.auxiliary) for key in state)
+    images = parity.images(size, size, batch=2)
+    theirs = parity.reference_outputs(torch_model, images)
+    for aux_logits in (False, True):
+        ours = parity.converted(name, state, aux_logits=aux_logits)
+        outputs = ours(images, training=False)
+        main_logits = keras.ops.convert_to_numpy(outputs[0] if aux_logits else outputs)
+        assert parity.spread_difference(main_logits, theirs) <= 1e-4
+        keras.backend.clear_session()

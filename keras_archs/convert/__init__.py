@@ -62,8 +62,10 @@ def from_state_dict(name, state_dict, **model_kwargs):
         state_dict: the reference's parameter and buffer names mapped to arrays (numpy, or
             anything `np.asarray` takes).
         **model_kwargs: constructor options (`include_top`, `pooling`, `input_shape`,
-            `classifier_activation`, ...) on top of the reference's form. With
-            `include_top=False` the reference's classifier tensors are left unused.
+            `classifier_activation`, `aux_logits`, ...) on top of the reference's form.
+            With `include_top=False` the reference's classifier tensors are left unused;
+            auxiliary-head tensors (`reference.auxiliary`) are used only by a model built
+            with its auxiliary heads.
 
     Returns:
         The `keras.Model`.
@@ -84,6 +86,7 @@ def from_state_dict(name, state_dict, **model_kwargs):
         state_dict,
         reference_epsilon=reference.bn_epsilon,
         strict=model_kwargs.get("include_top", True),
+        optional=reference.auxiliary,
     )
 
 

@@ -172,7 +172,7 @@ def _layer_values(layer, tensors, prefix, reference_epsilon):
     return [kernel, tensors.get(f"{prefix}.bias")] if layer.use_bias else [kernel]
 
 
-def transfer(model, layer_map: Mapping[str, Prefix], state_dict, *, reference_epsilon, strict=True):
+def transfer(model, layer_map: Mapping[str, Prefix], state_dict, *, reference_epsilon, strict=True, optional=()):
     """Sets the weights of `model` from a reference `state_dict` of numpy arrays.
 
     Args:
@@ -181,6 +181,8 @@ def transfer(model, layer_map: Mapping[str, Prefix], state_dict, *, reference_ep
         state_dict: reference tensor name -> array.
         reference_epsilon: the reference's BatchNorm epsilon.
         strict: refuse reference tensors that no layer took.
+        optional: prefixes of reference tensors that may be left over even when strict
+            (auxiliary heads the model was built without).
 
     Raises:
         ValueError: for a layer without a prefix, a missing tensor, a shape that differs,
@@ -201,7 +203,7 @@ def transfer(model, layer_map: Mapping[str, Prefix], state_dict, *, reference_ep
                 f"gives {received}"
             )
         updates.append((layer, values))
-    leftovers = tensors.unused()
+    leftovers = [key for key in tensors.unused() if not key.startswith(tuple(optional))]
     if strict and leftovers:
         raise ValueError(
             f"{len(leftovers)} reference tensors have no layer in {model.name!r}: {', '.join(leftovers[:10])}"

@@ -14,6 +14,10 @@ A block is data: a tuple of branches, each branch a tuple of `Conv`, `Pool` and 
 steps. `inception_block` builds any of them, `grid_reduction` adds the max-pool branch of
 a reduction, `inception_resnet_block` wraps branches as a scaled residual.
 
+Conventions that differ between keras.applications and the PyTorch references (BN gamma
+and epsilon, whether a padded average pool counts its padding) are fields of `ConvStyle`,
+so that a twin and a reference's form are two configurations of the same blocks.
+
 Layer naming (`LayerNames`): structured names (`{block}_b{branch}_{step}_conv`, ...) by
 default; for the keras.applications twins whose layers keras names automatically
 (`conv2d_7`, `batch_normalization_7`, `activation_7`, `max_pooling2d_1`, ...) the same
@@ -26,6 +30,8 @@ import dataclasses
 from typing import Optional, Tuple, Union
 
 import keras
+
+from keras_archs.layers.padding import avg_pool
 
 __all__ = [
     "Conv",
@@ -142,6 +148,11 @@ class ConvStyle:
         use_bias: convolution bias (BN-Inception keeps it beside BN).
         bn_scale: BN learns gamma (keras' Inception-v3 and Inception-ResNet-v2: no).
         bn_epsilon: BN epsilon.
+        count_include_pad: whether a padded ("same") stride-1 average pool counts the zero
+            padding in its average, as PyTorch's `F.avg_pool2d(x, 3, 1, padding=1)` does
+            (torchvision's Inception-v3). False: TensorFlow's "same" pool, which averages
+            only the pixels inside the image (keras.applications, TF-slim, timm's
+            `count_include_pad=False`). The two differ on the border pixels only.
         bn_momentum: BN momentum (Keras convention).
         conv_suffix: suffix of a convolution's name after its stem.
         act_suffix: suffix of an activation's name after its stem.
@@ -153,6 +164,7 @@ class ConvStyle:
     bn_scale: bool = True
     bn_epsilon: float = 1e-3
     bn_momentum: float = 0.99
+    count_include_pad: bool = False
     conv_suffix: str = "_conv"
     act_suffix: str = "_relu"
 
@@ -207,9 +219,21 @@ _POOLS = {"avg": (keras.layers.AveragePooling2D, "average_pooling2d"), "max": (k
 
 
 def pool(x, step, *, style, name):
-    """A `Pool` step, named `{name}_pool` (or keras' automatic name)."""
+    """A `Pool` step, named `{name}_pool` (or keras' automatic name).
+
+    A "same" average pool with `style.count_include_pad` is PyTorch's: explicit zero
+    padding (`{pool name}_pad`), then a "valid" pool; it needs stride 1 and an odd window.
+    """
     layer, kind = _POOLS[step.kind]
-    return layer(step.size, strides=step.strides, padding=step.padding, name=style.names(kind, f"{name}_pool"))(x)
+    pool_name = style.names(kind, f"{name}_pool")
+    if step.kind == "avg" and step.padding == "same" and style.count_include_pad:
+        if step.strides != 1 or step.size % 2 == 0:
+            raise ValueError(
+                "A padding-inclusive 'same' average pool needs stride 1 and an odd window. "
+                f"Received: size={step.size}, strides={step.strides}"
+            )
+        return avg_pool(x, step.size, step.strides, padding=step.size // 2, count_include_pad=True, name=pool_name)
+    return layer(step.size, strides=step.strides, padding=step.padding, name=pool_name)(x)
 
 
 def _conv_step(x, step, *, style, name):

@@ -8,8 +8,10 @@ average pool (`count_include_pad=True`). The two give different functions for th
 weights, so every family that has both forms builds its padded layers here, with the
 convention as an argument.
 
-A max pool with zero padding equals PyTorch's (which pads with -inf) when its inputs are
-non-negative; every padded max pool of the references follows a ReLU.
+PyTorch pads a max pool with -inf. Zero padding (keras.applications' ZeroPadding2D then
+a valid pool) equals it when the inputs are non-negative, as after a ReLU; for inputs of
+any sign (a pool after BatchNorm, as in Xception) `max_pool(..., nonnegative_input=False)`
+builds the padding-free equivalent.
 """
 
 import keras
@@ -72,26 +74,47 @@ def ceil_mode_padding(x, pool_size, strides):
     )
 
 
-def max_pool(x, pool_size, strides, *, name, padding="valid", ceil_mode=False, pad_name=None):
+def max_pool(x, pool_size, strides, *, name, padding="valid", ceil_mode=False, pad_name=None,
+             nonnegative_input=True):
     """Max pooling in either convention.
 
     Args:
-        x: input tensor; non-negative where zeros are padded (see the module docstring).
+        x: input tensor.
         pool_size: window side.
         strides: stride.
         name: the pooling layer's name.
         padding: "same" or "valid" (TensorFlow), or an int: PyTorch's symmetric padding.
             An int `k // 2` with stride 1 is exactly "same".
-        ceil_mode: round the output side up, as PyTorch's `ceil_mode=True`.
+        ceil_mode: round the output side up, as PyTorch's `ceil_mode=True` (zero padding
+            after the side: the input must be non-negative).
         pad_name: name of the `ZeroPadding2D` layer, default `{name}_pad`.
+        nonnegative_input: whether the inputs are >= 0, so that zero padding stands for
+            PyTorch's -inf (the layers of keras.applications' stems). With False, an int
+            padding of `pool_size // 2` (odd windows) is built without padding: a stride-1
+            "same" pool named `{name}_window`, which ignores its padding and centres a
+            window on every pixel, then every `strides`-th output from the first, which
+            are PyTorch's windows and output size.
 
     Returns:
         The pooled tensor.
+
+    Raises:
+        ValueError: for an unknown padding, or a padding that needs non-negative inputs
+            when they are not.
     """
     pad_name = pad_name or f"{name}_pad"
     if isinstance(padding, int) and not isinstance(padding, bool):
-        if padding and _pair(strides) == (1, 1) and 2 * padding + 1 == pool_size:
+        centred = pool_size % 2 == 1 and 2 * padding + 1 == pool_size
+        if padding and _pair(strides) == (1, 1) and centred:
             padding = "same"
+        elif padding and not nonnegative_input:
+            if not centred or ceil_mode:
+                raise ValueError(
+                    "A max pool over inputs of any sign takes padding = pool_size // 2 for an odd window, "
+                    f"without ceil_mode. Received: pool_size={pool_size}, padding={padding}, ceil_mode={ceil_mode}"
+                )
+            x = keras.layers.MaxPooling2D(pool_size, strides=1, padding="same", name=f"{name}_window")(x)
+            return keras.layers.MaxPooling2D(1, strides=strides, padding="valid", name=name)(x)
         else:
             if padding:
                 x = keras.layers.ZeroPadding2D(padding, name=pad_name)(x)
@@ -101,6 +124,8 @@ def max_pool(x, pool_size, strides, *, name, padding="valid", ceil_mode=False, p
     if ceil_mode:
         if padding != "valid":
             raise ValueError(f"ceil_mode needs padding='valid' or an int. Received: padding={padding!r}")
+        if not nonnegative_input:
+            raise ValueError("ceil_mode pads with zeros, which needs non-negative inputs. Received: nonnegative_input=False")
         extra = ceil_mode_padding(x, pool_size, strides)
         if any(after for _, after in extra):
             x = keras.layers.ZeroPadding2D(extra, name=pad_name)(x)

@@ -157,7 +157,7 @@ def _features(x, variant, aux_heads):
     preset="googlenet",
     torch_reference=TorchReference(
         library="torchvision", constructor="googlenet", mapping="googlenet",
-        kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3,
+        kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3, auxiliary=("aux1.", "aux2."),
     ),
 )
 def GoogLeNet(

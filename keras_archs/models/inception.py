@@ -9,15 +9,19 @@
   Architecture for Computer Vision", CVPR 2016, arXiv 1512.00567. Twin of
   `keras.applications.InceptionV3`; `aux_logits=True` adds the auxiliary classifier on the
   17x17 grid with BatchNormalization in its FC layer (§10), as a second model output.
+  `tv_inception_v3` (`implementation="torchvision"`) is torchvision's `inception_v3`.
 - Inception-v4, Inception-ResNet-v1 and -v2: Szegedy, Ioffe, Vanhoucke and Alemi,
   "Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
-  AAAI 2017, arXiv 1602.07261. Inception-v4 (Figs. 3-9) counts as timm's
-  `inception_v4`; Inception-ResNet-v1 follows Figs. 10-14 (5 A, 10 B, 5 C blocks);
+  AAAI 2017, arXiv 1602.07261. Inception-v4 (Figs. 3-9) is timm's `inception_v4`;
+  Inception-ResNet-v1 follows Figs. 10-14 (5 A, 10 B, 5 C blocks);
   `InceptionResNetV2` is the twin of `keras.applications.InceptionResNetV2` (TF-slim's
   form: the v3-style stem and 10 / 20 / 10 blocks, where the paper's Fig. 15 has the v4
-  stem and 5 / 10 / 5). `residual_scale` sets the factor on every residual branch (§3.3).
+  stem and 5 / 10 / 5), and `timm_inception_resnet_v2` (`implementation="timm"`) timm's
+  `inception_resnet_v2`. `residual_scale` sets the factor on every residual branch (§3.3).
 
-Every block is a configuration of `keras_archs.layers.inception`.
+Every block is a configuration of `keras_archs.layers.inception`; an implementation is a
+`ConvStyle` (BN gamma and epsilon, padding-inclusive average pools), never a copy of a
+block. BN-Inception and Inception-ResNet-v1 have no torchvision or timm counterpart.
 """
 
 import dataclasses
@@ -42,8 +46,8 @@ from keras_archs.layers.inception import (
     inception_block,
     inception_resnet_block,
 )
-from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["BNInception", "InceptionResNetV1", "InceptionResNetV2", "InceptionV3", "InceptionV4"]
 
@@ -204,6 +208,15 @@ def BNInception(
 # --- Inception-v3 -------------------------------------------------------------------------
 
 V3_INPUT_SPEC = InputSpec(default_size=299, min_size=75)
+# The conventions of each implementation of Inception-v3; the layers are the same.
+V3_IMPLEMENTATIONS = {
+    # keras.applications / TF-slim: BN without gamma, "same" average pools that average only
+    # the pixels inside the image.
+    "keras": {"bn_scale": False, "count_include_pad": False},
+    # torchvision's `inception_v3`: BN with gamma (epsilon 1e-3 as keras'), and
+    # `F.avg_pool2d(x, 3, 1, padding=1)`, which counts the zero padding.
+    "torchvision": {"bn_scale": True, "count_include_pad": True},
+}
 # Its 5x5/3 pooling and 5x5 "FC" convolution need the 17x17 mixed7 grid of a 299 input.
 V3_AUX_MIN_SIZE = 299
 
@@ -265,15 +278,40 @@ V3_BLOCKS = (
     preset="inception_v3",
     twin="InceptionV3",
 )
+@register_model(
+    "tv_inception_v3",
+    family="inception",
+    paper=V3_PAPER,
+    input_spec=V3_INPUT_SPEC,
+    reference=Reference(
+        params=23_834_568, source="TV inception_v3(aux_logits=False) num_params (torchvision 0.29.1)",
+        gmacs=5.713, gmacs_source="TV inception_v3",
+        top1=77.294, top1_source="TV inception_v3 IMAGENET1K_V1",
+    ),
+    # torchvision's checkpoint (ported from TF-slim) computes on [-1, 1] inputs: its
+    # `transform_input=True` turns ImageNet mean/std inputs back into them, and this model
+    # (like the reference built without weights) has no such step.
+    preprocessing="tf",
+    preset="inception_v3",
+    defaults={"implementation": "torchvision"},
+    torch_reference=TorchReference(
+        library="torchvision", constructor="inception_v3", mapping="inception",
+        kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3, auxiliary=("AuxLogits.",),
+    ),
+)
 def InceptionV3(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
-    classifier_activation="softmax", name=None, aux_logits=False,
+    classifier_activation="softmax", name=None, aux_logits=False, implementation="keras",
 ):
     """Inception-v3 (Szegedy et al. 2016), twin of `keras.applications.InceptionV3`.
 
     Layers have keras' automatic names (`conv2d_12`, ...) in keras' order, so that keras'
-    weight files and `set_weights` transfer. BatchNormalization has no gamma (`scale=False`),
-    as keras' and TF-slim's model.
+    weight files and `set_weights` transfer. The default (`implementation="keras"`)
+    reproduces keras.applications' and TF-slim's model: BatchNormalization without gamma
+    (`scale=False`), and "same" average pools that average only the pixels inside the image.
+    `implementation="torchvision"` (registered as `tv_inception_v3`) computes torchvision's
+    `inception_v3` (proven by the parity test in tests_convert): BN with gamma, and average
+    pools that count the zero padding; the layers and their names are the same.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -285,12 +323,14 @@ def InceptionV3(
             GoogLeNet's recipe, 0.4 in TF-slim's); inference uses the first output. It
             needs a fixed input of at least 299x299 (a 17x17 `mixed7`). Default False: the
             twin has one output.
+        implementation: "keras" (default, the twin) or "torchvision".
 
     Returns:
         A `keras.Model`.
     """
     _check_bool(aux_logits, "aux_logits")
-    style = ConvStyle(names=LayerNames(keras_auto=True), bn_scale=False)
+    check_choice(implementation, tuple(V3_IMPLEMENTATIONS), "implementation")
+    style = ConvStyle(names=LayerNames(keras_auto=True), **V3_IMPLEMENTATIONS[implementation])
 
     def features(x):
         auxiliary = []
@@ -369,12 +409,17 @@ def _v4_stem(x, style):
     preprocessing="tf",
     # Szegedy 2017 §4: RMSProp decay 0.9, epsilon 1.0, rate 0.045 x0.94 every 2 epochs, as Inception-v3.
     preset="inception_v3",
+    torch_reference=TorchReference(library="timm", constructor="inception_v4", mapping="inception", bn_epsilon=1e-3),
 )
 def InceptionV4(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, dropout_rate=0.2,
 ):
     """Inception-v4 (Szegedy et al. 2017, Fig. 9): stem, 4 A, reduction, 7 B, reduction, 3 C.
+
+    Computes timm's `inception_v4` (Cadene's port of the TF-slim model; proven by the parity
+    test in tests_convert): BN with gamma and epsilon 1e-3, "valid" stride-2 convolutions
+    and pools, and average pools that average only the pixels inside the image.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -436,9 +481,9 @@ IR_V1_STAGES = (
 )
 
 
-def _ir_style(keras_auto):
-    """keras' Inception-ResNet convention: no BN gamma, names `{name}`, `_bn`, `_ac`."""
-    return ConvStyle(names=LayerNames(keras_auto=keras_auto), bn_scale=False, conv_suffix="", act_suffix="_ac")
+def _ir_style(keras_auto, bn_scale=False):
+    """keras' Inception-ResNet convention: no BN gamma (unless `bn_scale`), names `{name}`, `_bn`, `_ac`."""
+    return ConvStyle(names=LayerNames(keras_auto=keras_auto), bn_scale=bn_scale, conv_suffix="", act_suffix="_ac")
 
 
 @register_model(
@@ -508,15 +553,32 @@ IR_V2_STAGES = (
     preset="inception_v3",
     twin="InceptionResNetV2",
 )
+@register_model(
+    "timm_inception_resnet_v2",
+    family="inception",
+    paper=V4_PAPER,
+    input_spec=IR_INPUT_SPEC,
+    reference=Reference(params=55_843_464, source="timm inception_resnet_v2 num_params (timm 1.0.31)"),
+    preprocessing="tf",
+    preset="inception_v3",
+    defaults={"implementation": "timm"},
+    torch_reference=TorchReference(
+        library="timm", constructor="inception_resnet_v2", mapping="inception", bn_epsilon=1e-3,
+    ),
+)
 def InceptionResNetV2(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
-    classifier_activation="softmax", name=None, residual_scale=None, dropout_rate=0.0,
+    classifier_activation="softmax", name=None, residual_scale=None, dropout_rate=0.0, implementation="keras",
 ):
     """Inception-ResNet-v2, twin of `keras.applications.InceptionResNetV2` (TF-slim's form).
 
     The v3 stem with `mixed_5b`, 10 block35, `mixed_6a`, 20 block17, `mixed_7a`, 10 block8
     (the last one linear and unscaled), `conv_7b`. Layers keras names itself have keras'
-    automatic names, in keras' order.
+    automatic names, in keras' order. The default (`implementation="keras"`) reproduces
+    keras.applications' model: BatchNormalization without gamma. `implementation="timm"`
+    (registered as `timm_inception_resnet_v2`) computes timm's `inception_resnet_v2`
+    (proven by the parity test in tests_convert): the same layers with BN gamma; its
+    padding, pooling and BN epsilon (1e-3) are already keras'.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -524,12 +586,14 @@ def InceptionResNetV2(
             `keras_archs.models.base.build_model`).
         residual_scale: factor on every residual branch; None for 0.17, 0.1, 0.2 (keras').
         dropout_rate: dropout before the classifier; 0 as the twin (the paper keeps 0.8).
+        implementation: "keras" (default, the twin) or "timm".
 
     Returns:
         A `keras.Model`.
     """
     _check_residual_scale(residual_scale)
-    style = _ir_style(keras_auto=True)
+    check_choice(implementation, ("keras", "timm"), "implementation")
+    style = _ir_style(keras_auto=True, bn_scale=implementation == "timm")
 
     def features(x):
         x = branch(x, V3_STEM, style=style, name="stem")

@@ -13,15 +13,23 @@ Twin of `keras.applications.Xception`: same layers, order, names (keras' automat
 for the shortcut convolutions, their BN and the additions) and weight shapes. The separable
 convolutions come from `keras_archs.layers.mobile.sep_conv_bn`. The paper's ImageNet model
 had dropout 0.5 before the classifier (§4.3); `dropout_rate` defaults to 0 as the twin.
+
+`implementation="timm"` (registered as `timm_xception`) is the same network in the
+conventions of timm's `legacy_xception` (Cadene's port of the keras weights): BN epsilon
+1e-5, and the 3x3/2 max pools of the downsampling blocks padded 1 on each side (PyTorch's
+`MaxPool2d(3, 2, 1)`) where TensorFlow's "same" pads 0 before and 1 after an even side.
 """
+
+import dataclasses
 
 import keras
 
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.inception import ConvStyle, LayerNames, conv_bn
 from keras_archs.layers.mobile import sep_conv_bn
-from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.layers.padding import max_pool
+from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["Xception"]
 
@@ -40,20 +48,50 @@ MIDDLE_BLOCKS = tuple(range(5, 13))
 EXIT_BLOCK = (13, (728, 1024))
 
 
-def _downsampling_block(x, block, filters, *, style, first_activation=True):
-    """Separable convolutions, 3x3/2 max pooling, plus a strided 1x1 projection shortcut."""
+@dataclasses.dataclass(frozen=True)
+class _Implementation:
+    """The conventions in which an implementation builds the same layers.
+
+    Attributes:
+        bn_epsilon: BatchNormalization epsilon (keras' default 1e-3; PyTorch's 1e-5).
+        symmetric_pool: pad the downsampling max pools 1 on each side, as PyTorch, instead
+            of TensorFlow's "same".
+    """
+
+    bn_epsilon: float
+    symmetric_pool: bool
+
+
+IMPLEMENTATIONS = {
+    "keras": _Implementation(bn_epsilon=1e-3, symmetric_pool=False),
+    "timm": _Implementation(bn_epsilon=1e-5, symmetric_pool=True),
+}
+
+
+def _downsampling_block(x, block, filters, *, style, implementation, first_activation=True):
+    """Separable convolutions, 3x3/2 max pooling, plus a strided 1x1 projection shortcut.
+
+    The 1x1/2 shortcut samples pixels 0, 2, 4, ... in both conventions ("same" pads a 1x1
+    kernel nothing); the pool's windows are centred on them only with symmetric padding.
+    """
     names = style.names
     # The shortcut is created first, as in keras, so the automatic names line up.
     shortcut = keras.layers.Conv2D(
         filters[-1], 1, strides=2, padding="same", use_bias=False, name=names("conv2d", f"block{block}_shortcut")
     )(x)
-    shortcut = keras.layers.BatchNormalization(name=names("batch_normalization", f"block{block}_shortcut_bn"))(shortcut)
+    shortcut = keras.layers.BatchNormalization(
+        epsilon=style.bn_epsilon, name=names("batch_normalization", f"block{block}_shortcut_bn")
+    )(shortcut)
     for index, width in enumerate(filters, start=1):
         x = sep_conv_bn(
-            x, width, 3, name=f"block{block}_sepconv{index}",
+            x, width, 3, name=f"block{block}_sepconv{index}", bn_epsilon=style.bn_epsilon,
             pre_activation="relu" if index > 1 or first_activation else None,
         )
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{block}_pool")(x)
+    if implementation.symmetric_pool:
+        # The pool follows BatchNorm: its inputs have either sign.
+        x = max_pool(x, 3, 2, padding=1, nonnegative_input=False, name=f"block{block}_pool")
+    else:
+        x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{block}_pool")(x)
     return keras.layers.Add(name=names("add", f"block{block}_add"))([x, shortcut])
 
 
@@ -61,22 +99,28 @@ def _middle_block(x, block, *, style):
     """Three ReLU-separable convolutions at 728 channels around an identity shortcut."""
     shortcut = x
     for index in range(1, 4):
-        x = sep_conv_bn(x, 728, 3, name=f"block{block}_sepconv{index}", pre_activation="relu")
+        x = sep_conv_bn(
+            x, 728, 3, name=f"block{block}_sepconv{index}", bn_epsilon=style.bn_epsilon, pre_activation="relu"
+        )
     return keras.layers.Add(name=style.names("add", f"block{block}_add"))([x, shortcut])
 
 
-def _features(x):
+def _features(x, implementation):
     # keras names the shortcut layers itself; the rest explicitly.
-    style = ConvStyle(names=LayerNames(keras_auto=True), conv_suffix="", act_suffix="_act")
+    style = ConvStyle(
+        names=LayerNames(keras_auto=True), bn_epsilon=implementation.bn_epsilon, conv_suffix="", act_suffix="_act"
+    )
     x = conv_bn(x, 32, 3, strides=2, padding="valid", style=style, name="block1_conv1", explicit=True)
     x = conv_bn(x, 64, 3, padding="valid", style=style, name="block1_conv2", explicit=True)
     for block, filters in ENTRY_BLOCKS:
-        x = _downsampling_block(x, block, filters, style=style, first_activation=block != 2)
+        x = _downsampling_block(
+            x, block, filters, style=style, implementation=implementation, first_activation=block != 2
+        )
     for block in MIDDLE_BLOCKS:
         x = _middle_block(x, block, style=style)
-    x = _downsampling_block(x, *EXIT_BLOCK, style=style)
+    x = _downsampling_block(x, *EXIT_BLOCK, style=style, implementation=implementation)
     for index, width in enumerate((1536, 2048), start=1):
-        x = sep_conv_bn(x, width, 3, name=f"block14_sepconv{index}")
+        x = sep_conv_bn(x, width, 3, name=f"block14_sepconv{index}", bn_epsilon=style.bn_epsilon)
         x = keras.layers.Activation("relu", name=f"block14_sepconv{index}_act")(x)
     return x
 
@@ -96,6 +140,18 @@ def _features(x):
     preset="inception_v3",
     twin="Xception",
 )
+@register_model(
+    "timm_xception",
+    family="xception",
+    paper=PAPER,
+    input_spec=INPUT_SPEC,
+    reference=Reference(params=22_855_952, source="timm legacy_xception num_params (timm 1.0.31)"),
+    # timm's legacy_xception normalizes with mean = std = 0.5: pixels to [-1, 1], as "tf".
+    preprocessing="tf",
+    preset="inception_v3",
+    defaults={"implementation": "timm"},
+    torch_reference=TorchReference(library="timm", constructor="legacy_xception", mapping="xception"),
+)
 def Xception(
     include_top=True,
     weights=None,
@@ -106,26 +162,39 @@ def Xception(
     classifier_activation="softmax",
     name=None,
     dropout_rate=0.0,
+    implementation="keras",
 ):
     """Xception (Chollet 2017, Fig. 5), twin of `keras.applications.Xception`.
+
+    The default (`implementation="keras"`) reproduces keras.applications' model.
+    `implementation="timm"` (registered as `timm_xception`) computes timm's
+    `legacy_xception` (proven by the parity test in tests_convert): the same layers and
+    names with BN epsilon 1e-5 and PyTorch's symmetric padding of the strided max pools
+    (each pool is then a stride-1 window layer `{pool}_window` and a subsampling layer).
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications` (see
             `keras_archs.models.base.build_model`).
         dropout_rate: dropout before the classifier (the paper: 0.5; default 0 as the twin).
+        implementation: "keras" (default, the twin) or "timm".
 
     Returns:
         A `keras.Model`.
     """
     check_rate(dropout_rate, "dropout_rate")
+    check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
+    config = IMPLEMENTATIONS[implementation]
+
+    def features(x):
+        return _features(x, config)
 
     def head(x, *, classes, classifier_activation):
         return classifier_head(x, classes=classes, classifier_activation=classifier_activation,
                                dropout_rate=dropout_rate)
 
     return build_model(
-        features=_features,
+        features=features,
         head=head,
         input_spec=INPUT_SPEC,
         include_top=include_top,
