@@ -171,7 +171,11 @@ def _describe(info):
         lines.append(f"reference top-1: {reference.top1}% ({reference.top1_source})")
     if info.twin:
         lines.append(f"keras.applications twin: {info.twin}")
-    if info.torch_reference is not None:
+    if info.torch_reference is None:
+        from keras_archs.convert import WITHOUT_REFERENCE  # noqa: PLC0415 - convert imports the models
+
+        lines.append(f"PyTorch reference: none ({WITHOUT_REFERENCE.get(info.name, 'none registered')})")
+    else:
         options = "".join(f", {key}={value!r}" for key, value in info.torch_reference.model_kwargs.items())
         lines.append(
             f"PyTorch reference: {info.torch_reference.call}, the same function as "

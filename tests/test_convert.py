@@ -191,6 +191,14 @@ def test_references_point_at_registered_models_with_known_libraries():
         assert reference.library in ("torchvision", "timm")
 
 
+def test_every_registered_model_has_a_reference_or_the_reason_it_has_none():
+    import keras_archs
+
+    with_reference, without = set(convert.REFERENCES), set(convert.WITHOUT_REFERENCE)
+    assert not with_reference & without
+    assert with_reference | without == set(keras_archs.list_models())
+
+
 def keras_archs_info(name):
     import keras_archs
 
@@ -256,6 +264,12 @@ def test_cli_info_names_the_reference_and_the_options_that_equal_it(capsys):
     out = capsys.readouterr().out
     assert "PyTorch reference: torchvision.models.squeezenet1_1(), the same function as " in out
     assert "keras-archs convert squeezenet1_1 CHECKPOINT -o OUT.weights.h5" in out
+
+
+def test_cli_info_says_why_a_model_has_no_reference(capsys):
+    assert main(["info", "inception_v3"]) == 0
+    assert "PyTorch reference: none (the keras.applications twin keeps TensorFlow's conventions; " \
+        "the reference's form is tv_inception_v3)" in capsys.readouterr().out
 
 
 def test_model_table_has_a_pytorch_reference_column():

@@ -23,11 +23,60 @@ import numpy as np
 from keras_archs.convert.core import transfer
 from keras_archs.registry import TorchReference, _REGISTRY, model_info
 
-__all__ = ["REFERENCES", "TorchReference", "from_state_dict", "layer_map", "read_state_dict", "reference_for"]
+__all__ = [
+    "REFERENCES",
+    "TorchReference",
+    "WITHOUT_REFERENCE",
+    "from_state_dict",
+    "layer_map",
+    "read_state_dict",
+    "reference_for",
+]
 
 REFERENCES: Mapping[str, TorchReference] = types.MappingProxyType(
     {name: info.torch_reference for name, info in sorted(_REGISTRY.items()) if info.torch_reference is not None}
 )
+
+_CIFAR = "a CIFAR model; torchvision and timm have none"
+_TWIN = "the keras.applications twin keeps TensorFlow's conventions; the reference's form is {}"
+# Why each registered model without a PyTorch reference has none (tests check that every
+# registered model is in REFERENCES or here).
+WITHOUT_REFERENCE: Mapping[str, str] = types.MappingProxyType({
+    "alexnet_paper": "the paper's two-tower form with LRN; torchvision's alexnet is the one-tower form (alexnet)",
+    "amoebanet_a": "torchvision and timm have no AmoebaNet",
+    "bn_inception": "torchvision and timm have no BN-Inception (only Cadene's pretrainedmodels)",
+    "densenet264": "torchvision has none; timm's densenet264d has a deep stem",
+    "densenet_bc100_k12": _CIFAR,
+    "densenet_bc190_k40": _CIFAR,
+    "highway19": "no PyTorch library implements Highway Networks",
+    "highway32": "no PyTorch library implements Highway Networks",
+    "inception_resnet_v1": "torchvision and timm have no Inception-ResNet-v1",
+    "inception_resnet_v2": _TWIN.format("timm_inception_resnet_v2"),
+    "inception_v3": _TWIN.format("tv_inception_v3"),
+    "lenet5": "no PyTorch library implements LeNet-5",
+    "lenet5_paper": "no PyTorch library implements LeNet-5",
+    "mobilenet": _TWIN.format("timm_mobilenet"),
+    "mobilenet_v2": _TWIN.format("tv_mobilenet_v2"),
+    "nin_cifar10": _CIFAR,
+    "nin_cifar100": _CIFAR,
+    "nin_imagenet": "torchvision and timm have no Network-in-Network",
+    "preact_resnet1001": _CIFAR,
+    "preact_resnet164": _CIFAR,
+    "resnet110": _CIFAR,
+    "resnet1202": _CIFAR,
+    "resnet20": _CIFAR,
+    "resnet32": _CIFAR,
+    "resnet44": _CIFAR,
+    "resnet56": _CIFAR,
+    "resnext29_16x64d": _CIFAR,
+    "resnext29_8x64d": _CIFAR,
+    "ror3_resnet110": _CIFAR,
+    "ror3_wrn58_4": _CIFAR,
+    "shufflenet_g3_w1": "ShuffleNet v1 is in neither torchvision nor timm",
+    "shufflenet_g8_w1": "ShuffleNet v1 is in neither torchvision nor timm",
+    "wide_resnet28_10": _CIFAR,
+    "xception": _TWIN.format("timm_xception"),
+})
 
 _SAFETENSORS_SUFFIXES = (".safetensors",)
 _TORCH_SUFFIXES = (".pth", ".pt", ".bin")
@@ -41,9 +90,10 @@ def reference_for(name) -> TorchReference:
     """
     info = model_info(name)
     if info.torch_reference is None:
+        reason = WITHOUT_REFERENCE.get(name, "none is registered")
         raise ValueError(
-            f"Model {name!r} has no PyTorch reference to convert from; the models that have one are "
-            f"keras_archs.convert.REFERENCES ({', '.join(list(REFERENCES)[:6])}, ...). Received: name={name!r}"
+            f"Model {name!r} has no PyTorch reference to convert from ({reason}); the models that have one are "
+            f"keras_archs.convert.REFERENCES. Received: name={name!r}"
         )
     return info.torch_reference
 
