@@ -169,3 +169,82 @@ def test_shufflenet_group_counts_keep_the_paper_complexity(groups, paper_mmacs):
     # Zhang 2018, Table 1: widths grow with g so that every 1x network costs ~140 MFLOPs.
     model = keras_archs.ShuffleNet(input_shape=(224, 224, 3), groups=groups)
     assert keras_archs.profile(model).gmacs * 1e3 == pytest.approx(paper_mmacs, rel=0.03)
+
+
+# --- Reference forms (implementation=): the twin's layers under PyTorch conventions -----------
+
+def _weighted(model):
+    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+
+
+def _paddings(model):
+    return {layer.name: layer.padding for layer in model.layers if isinstance(layer, keras.layers.ZeroPadding2D)}
+
+
+@pytest.mark.parametrize(
+    "constructor, implementation, epsilon",
+    [
+        ("MobileNet", "timm", 1e-5),
+        ("MobileNetV2", "torchvision", 1e-5),
+        ("MobileNetV3Small", "torchvision", 1e-3),
+        ("MobileNetV3Large", "torchvision", 1e-3),
+    ],
+)
+def test_reference_form_keeps_the_twin_weights_and_pads_symmetrically(constructor, implementation, epsilon):
+    common = {"input_shape": (64, 64, 3), "classes": 4, "classifier_activation": None}
+    twin = getattr(keras_archs, constructor)(**common)
+    form = getattr(keras_archs, constructor)(implementation=implementation, **common)
+    assert _weighted(form) == _weighted(twin)
+    assert {layer.epsilon for layer in form.layers if isinstance(layer, keras.layers.BatchNormalization)} == {epsilon}
+    # PyTorch pads k // 2 on every side of each stride-2 convolution (stem included); the
+    # twin pads only where TF would, and 0 before / 1 after on these even sides.
+    symmetric = _paddings(form)
+    strided = [layer for layer in form.layers if getattr(layer, "strides", (1, 1)) == (2, 2)
+               and isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+    assert len(symmetric) == len(strided)
+    assert all(top == bottom and left == right for (top, bottom), (left, right) in symmetric.values())
+    assert all(top < bottom for (top, bottom), _ in _paddings(twin).values())
+    # Same weights, other conventions: another function (the untrained logits are tiny, so
+    # the difference is relative).
+    form.set_weights(twin.get_weights())
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    theirs, ours = twin.predict(images, verbose=0), form.predict(images, verbose=0)
+    assert np.abs(ours - theirs).max() > 1e-2 * np.abs(theirs).max()
+
+
+@pytest.mark.parametrize("constructor", ["MobileNet", "MobileNetV2", "MobileNetV3Small"])
+def test_twin_pads_as_keras_applications_at_an_odd_side(constructor):
+    # MobileNet v1 pads bottom/right by one at any size; v2/v3 pad as TF's "same" (1/1 when odd).
+    common = {"weights": None, "input_shape": (65, 65, 3), "include_top": False}
+    reference = getattr(keras.applications, constructor)(**common)
+    assert _paddings(getattr(keras_archs, constructor)(**common)) == _paddings(reference)
+
+
+@pytest.mark.parametrize(
+    "name, implementation",
+    [("timm_mobilenet", "timm"), ("tv_mobilenet_v2", "torchvision"), ("tv_mobilenet_v3_small", "torchvision"),
+     ("tv_mobilenet_v3_large", "torchvision")],
+)
+def test_reference_forms_are_registered_with_their_reference(name, implementation):
+    info = keras_archs.model_info(name)
+    assert info.defaults["implementation"] == implementation
+    assert info.torch_reference is not None and info.preprocessing == "torch"
+    if "v3" in name:
+        # torchvision normalizes outside the model; the twin's Rescaling would scale twice.
+        assert info.defaults["include_preprocessing"] is False
+        twin = keras_archs.model_info(name.removeprefix("tv_")).torch_reference
+        assert twin.constructor.startswith("tf_mobilenetv3") and twin.model_kwargs == {"include_preprocessing": False}
+
+
+@pytest.mark.parametrize(
+    "constructor, good",
+    [("MobileNet", "timm"), ("MobileNetV2", "torchvision"), ("MobileNetV3Small", "torchvision"),
+     ("MobileNetV3Large", "torchvision")],
+)
+def test_unknown_implementation_is_refused_before_any_layer(constructor, good, layers_created):
+    with pytest.raises(ValueError, match=r"implementation must be one of .*Received: implementation='pytorch'"):
+        getattr(keras_archs, constructor)(implementation="pytorch")
+    assert not layers_created
+    other = "timm" if good == "torchvision" else "torchvision"
+    with pytest.raises(ValueError, match="implementation"):
+        getattr(keras_archs, constructor)(implementation=other)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import keras_archs
-from keras_archs.layers.nas import CellGenotype, Genotype, Node
+from keras_archs.layers.nas import CellGenotype, Genotype, Node, nas_features
 from keras_archs.models.nasnet import AMOEBANET_A, NASNET_A
 
 # A genotype in neither paper: two nodes per cell, with every kind of operation.
@@ -89,3 +89,51 @@ def test_bad_genotypes_fail_before_any_layer(genotype, match, layers_created):
 def test_bad_macro_options_raise(options, argument):
     with pytest.raises(ValueError, match=argument):
         keras_archs.NASNet(**options)
+
+
+# --- timm's form of NASNet-A (implementation="timm"): TF-slim's "same" max pools --------------
+
+def _nasnet_a_features(max_pool_padding):
+    inputs = keras.Input(shape=(32, 32, 3))
+    outputs, _ = nas_features(inputs, NASNET_A, num_cells=1, filters=8, stem_filters=8, skip_reduction=True,
+                              max_pool_padding=max_pool_padding)
+    return keras.Model(inputs, outputs)
+
+
+def _inbound(layer):
+    return layer.input._keras_history.operation
+
+
+def test_same_max_pools_read_the_unpadded_state_and_change_the_function():
+    keras_form, timm_form = _nasnet_a_features("zeros"), _nasnet_a_features("same")
+    assert [(w.path, w.shape) for w in timm_form.weights] == [(w.path, w.shape) for w in keras_form.weights]
+    # keras.applications: a zero-padded, "valid" max pool; TF-slim/timm: a "same" pool of
+    # the BatchNorm output itself, whose padding never wins the max.
+    zeros, same = keras_form.get_layer("reduction_left2_stem_1"), timm_form.get_layer("reduction_left2_stem_1")
+    assert zeros.padding == "valid" and isinstance(_inbound(zeros), keras.layers.ZeroPadding2D)
+    assert same.padding == "same" and isinstance(_inbound(same), keras.layers.BatchNormalization)
+    # The average pools count the zero padding in both (timm's AvgPool2dSame pads zeros).
+    assert isinstance(_inbound(timm_form.get_layer("reduction_left3_stem_1")), keras.layers.ZeroPadding2D)
+    timm_form.set_weights(keras_form.get_weights())
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3))
+    theirs, ours = keras_form.predict(images, verbose=0), timm_form.predict(images, verbose=0)
+    assert np.abs(ours - theirs).max() > 1e-3 * np.abs(theirs).max()
+
+
+def test_bad_max_pool_padding_raises():
+    with pytest.raises(ValueError, match="max_pool_padding"):
+        _nasnet_a_features("minus_infinity")
+
+
+def test_nasnet_large_refuses_an_unknown_implementation_before_any_layer(layers_created):
+    with pytest.raises(ValueError, match=r"implementation must be one of .*Received: implementation='torchvision'"):
+        keras_archs.NASNetLarge(implementation="torchvision")
+    assert not layers_created
+
+
+def test_timm_nasnet_large_is_registered_with_timm_nasnetalarge():
+    info = keras_archs.model_info("timm_nasnet_large")
+    assert info.defaults == {"implementation": "timm"} and info.reference.params == 88_753_150
+    assert (info.torch_reference.library, info.torch_reference.constructor) == ("timm", "nasnetalarge")
+    # The twin itself zero-pads its max pools, which timm's model does not: no reference.
+    assert keras_archs.model_info("nasnet_large").torch_reference is None

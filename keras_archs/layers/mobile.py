@@ -19,6 +19,7 @@ from keras import ops
 
 from keras_archs.layers.attention import squeeze_excite
 from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.padding import conv_padding
 
 __all__ = [
     "AutoNames",
@@ -147,34 +148,61 @@ def hard_sigmoid(x, *, name):
     return keras.layers.ReLU(6.0, name=name)(x + 3.0) * (1.0 / 6.0)
 
 
-def depthwise_separable_block(x, pointwise_filters, *, block_id, strides=1, depth_multiplier=1):
+def _strided_padding(x, kernel_size, strides, *, pad_style, name, keras_name, keras_padding=None):
+    """Pads `x` before a depthwise convolution; returns `(x, padding)` for the convolution.
+
+    keras.applications writes TF's "same" padding of a stride-2 window out as a
+    `ZeroPadding2D` named `keras_name` (`keras_padding`, default `correct_pad`; the twins
+    keep that layer); PyTorch's symmetric padding comes from the shared padding module
+    (`{name}_pad`).
+    """
+    if pad_style == "same":
+        if strides == 1:
+            return x, "same"
+        amounts = correct_pad(x, kernel_size) if keras_padding is None else keras_padding
+        return keras.layers.ZeroPadding2D(amounts, name=keras_name)(x), "valid"
+    return conv_padding(x, kernel_size, strides, style=pad_style, name=name)
+
+
+def depthwise_separable_block(
+    x, pointwise_filters, *, block_id, strides=1, depth_multiplier=1, pad_style="same", bn_epsilon=1e-3,
+    bn_momentum=0.99,
+):
     """MobileNet v1's block: 3x3 depthwise, BN, ReLU6, 1x1 pointwise, BN, ReLU6.
 
     Howard et al. 2017, Fig. 3. Layer names as keras.applications MobileNet:
-    `conv_pad_{id}` (stride 2 only), `conv_dw_{id}[_bn|_relu]`, `conv_pw_{id}[_bn|_relu]`.
+    `conv_pad_{id}` (stride 2, "same" style: bottom and right only, as keras.applications
+    pads at any size), `conv_dw_{id}_pad` (stride 2, "symmetric"),
+    `conv_dw_{id}[_bn|_relu]`, `conv_pw_{id}[_bn|_relu]`.
 
     Args:
         x: input tensor.
         pointwise_filters: output channels.
         block_id: block number used in the layer names.
-        strides: depthwise strides (1 or 2); stride 2 pads bottom and right only, as TF.
+        strides: depthwise strides (1 or 2).
         depth_multiplier: depthwise channel multiplier.
+        pad_style: padding of a stride-2 depthwise convolution: "same" (TensorFlow's, as
+            keras.applications) or "symmetric" (PyTorch's, as timm), see
+            `keras_archs.layers.padding`.
+        bn_epsilon: BatchNormalization epsilon.
+        bn_momentum: BatchNormalization momentum.
 
     Returns:
         The output tensor.
     """
-    padding = "same"
-    if strides != 1:
-        x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{block_id}")(x)
-        padding = "valid"
+    bn = {"epsilon": bn_epsilon, "momentum": bn_momentum}
+    x, padding = _strided_padding(
+        x, 3, strides, pad_style=pad_style, name=f"conv_dw_{block_id}", keras_name=f"conv_pad_{block_id}",
+        keras_padding=((0, 1), (0, 1)),
+    )
     x = keras.layers.DepthwiseConv2D(
         3, padding=padding, depth_multiplier=depth_multiplier, strides=strides, use_bias=False,
         name=f"conv_dw_{block_id}",
     )(x)
-    x = keras.layers.BatchNormalization(name=f"conv_dw_{block_id}_bn")(x)
+    x = keras.layers.BatchNormalization(name=f"conv_dw_{block_id}_bn", **bn)(x)
     x = keras.layers.ReLU(6.0, name=f"conv_dw_{block_id}_relu")(x)
     x = keras.layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=f"conv_pw_{block_id}")(x)
-    x = keras.layers.BatchNormalization(name=f"conv_pw_{block_id}_bn")(x)
+    x = keras.layers.BatchNormalization(name=f"conv_pw_{block_id}_bn", **bn)(x)
     return keras.layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
 
@@ -195,6 +223,7 @@ def inverted_residual(
     pad_suffix="depthwise_pad",
     bn_momentum=0.999,
     bn_epsilon=1e-3,
+    pad_style="same",
 ):
     """Inverted residual with linear bottleneck: 1x1 expand, depthwise, (SE), 1x1 project.
 
@@ -204,7 +233,8 @@ def inverted_residual(
     the depthwise convolution and swaps ReLU for hard-swish in its later blocks.
 
     Layer names (keras.applications MobileNetV2/V3): `{prefix}expand`,
-    `{prefix}expand{bn_suffix}`, `{prefix}{pad_suffix}`, `{prefix}depthwise`,
+    `{prefix}expand{bn_suffix}`, `{prefix}{pad_suffix}` (stride 2, "same" style) or
+    `{prefix}depthwise_pad` (stride 2, "symmetric"), `{prefix}depthwise`,
     `{prefix}depthwise{bn_suffix}`, `{prefix}squeeze_excite_*`, `{prefix}project`,
     `{prefix}project{bn_suffix}`, `{prefix}add`.
 
@@ -217,7 +247,7 @@ def inverted_residual(
             `{prefix}expand`) and the depthwise convolution (stem `{prefix}depthwise`);
             it creates and names its own layer.
         kernel_size: depthwise kernel.
-        strides: depthwise strides (1 or 2); stride 2 pads explicitly as TF does.
+        strides: depthwise strides (1 or 2).
         expand: whether to expand (MobileNet v2's first block does not).
         se_filters: squeeze-excite bottleneck channels, or None for no SE.
         se_activation: SE bottleneck activation (name or callable), see `squeeze_excite`.
@@ -226,6 +256,9 @@ def inverted_residual(
         pad_suffix: name suffix of the stride-2 padding.
         bn_momentum: BatchNormalization momentum.
         bn_epsilon: BatchNormalization epsilon.
+        pad_style: padding of a stride-2 depthwise convolution: "same" (TensorFlow's, as
+            keras.applications and timm's `tf_` models) or "symmetric" (PyTorch's, as
+            torchvision), see `keras_archs.layers.padding`.
 
     Returns:
         The output tensor.
@@ -240,10 +273,9 @@ def inverted_residual(
             epsilon=bn_epsilon, momentum=bn_momentum, name=f"{prefix}expand{bn_suffix}"
         )(x)
         x = activation(x, f"{prefix}expand")
-    padding = "same"
-    if strides != 1:
-        x = keras.layers.ZeroPadding2D(correct_pad(x, kernel_size), name=f"{prefix}{pad_suffix}")(x)
-        padding = "valid"
+    x, padding = _strided_padding(
+        x, kernel_size, strides, pad_style=pad_style, name=f"{prefix}depthwise", keras_name=f"{prefix}{pad_suffix}"
+    )
     x = keras.layers.DepthwiseConv2D(
         kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{prefix}depthwise"
     )(x)

@@ -24,8 +24,9 @@ from typing import Optional, Tuple
 import keras
 
 from keras_archs.layers.mobile import AutoNames, correct_pad
+from keras_archs.layers.padding import max_pool
 
-__all__ = ["CellGenotype", "Genotype", "Node", "OPERATIONS", "nas_features"]
+__all__ = ["CellGenotype", "Genotype", "MAX_POOL_PADDINGS", "Node", "OPERATIONS", "nas_features"]
 
 # Keras' NASNet BatchNorm settings (TF-slim's decay 0.9997).
 _BN = {"momentum": 0.9997, "epsilon": 1e-3}
@@ -36,6 +37,12 @@ OPERATIONS = (*SEPARABLE_KERNELS, *POOLS, "identity", "conv_1x1", "conv_1x7_7x1"
 
 # An add name that Keras chooses (keras.applications leaves one add unnamed).
 AUTO = ""
+
+# How a stride-2 max pool of a reduction cell pads its input, which can be negative (a
+# BatchNorm output): "zeros" pads zeros before a "valid" pool, as keras.applications does
+# (a zero then wins the max over an all-negative border window); "same" is TensorFlow's
+# "same" pool, whose padding never wins the max, as TF-slim and timm (`MaxPool2dSame`).
+MAX_POOL_PADDINGS = ("zeros", "same")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +100,9 @@ class Genotype:
 class _CellBuilder:
     """Builds cells in keras.applications NASNet's layer order and naming."""
 
-    def __init__(self):
+    def __init__(self, max_pool_padding="zeros"):
         self.auto = AutoNames()
+        self.max_pool_padding = max_pool_padding
 
     def relu(self, x, name=None):
         return keras.layers.Activation("relu", name=name or self.auto("activation"))(x)
@@ -191,6 +199,8 @@ class _CellBuilder:
             if operation in POOLS:
                 if strides == 1:
                     x = POOLS[operation](3, strides=1, padding="same", name=label)(x)
+                elif operation == "max_pool_3x3" and self.max_pool_padding == "same":
+                    x = max_pool(x, 3, 2, padding="same", name=label)
                 else:
                     x = POOLS[operation](3, strides=2, padding="valid", name=label)(pool_input(source))
                 # The first stem cell's `p` is the stem convolution: a pooling of it is
@@ -226,7 +236,9 @@ class _CellBuilder:
         return output, ip
 
 
-def nas_features(x, genotype, *, num_cells, filters, stem_filters, skip_reduction, filter_multiplier=2):
+def nas_features(
+    x, genotype, *, num_cells, filters, stem_filters, skip_reduction, filter_multiplier=2, max_pool_padding="zeros"
+):
     """The NASNet macro-architecture for ImageNet (Zoph 2018, Fig. 2) over any genotype.
 
     A 3x3/2 stem convolution, two reduction cells (widths F/4 and F/2), then three
@@ -243,11 +255,20 @@ def nas_features(x, genotype, *, num_cells, filters, stem_filters, skip_reductio
         skip_reduction: whether the cell after a reduction cell reads the cell before
             the reduction as its `p` (keras NASNetLarge) rather than the reduction's input.
         filter_multiplier: width growth per reduction.
+        max_pool_padding: one of `MAX_POOL_PADDINGS`: "zeros" (keras.applications) or
+            "same" (TF-slim, timm) for the stride-2 max pools of the reduction cells.
 
     Returns:
         `(feature_map, builder)`; the builder carries the automatic names for the head.
+
+    Raises:
+        ValueError: for an unknown `max_pool_padding`.
     """
-    builder = _CellBuilder()
+    if max_pool_padding not in MAX_POOL_PADDINGS:
+        raise ValueError(
+            f"max_pool_padding must be one of {MAX_POOL_PADDINGS}. Received: max_pool_padding={max_pool_padding!r}"
+        )
+    builder = _CellBuilder(max_pool_padding)
     x = keras.layers.Conv2D(
         stem_filters, 3, strides=2, padding="valid", use_bias=False, kernel_initializer="he_normal",
         name="stem_conv1",

@@ -14,6 +14,15 @@ All four are twins of `keras.applications` MobileNet, MobileNetV2, MobileNetV3Sm
 MobileNetV3Large: same layers, order, names and weight shapes. As there, MobileNetV3 has
 its input scaling inside (`include_preprocessing=True`: a Rescaling layer maps [0, 255]
 to [-1, 1]); v1 and v2 expect inputs already scaled to [-1, 1].
+
+The twins keep TensorFlow's conventions: "same" padding of the stride-2 convolutions
+(the extra pixel after) and Keras' BatchNorm epsilon 1e-3. The PyTorch references pad
+them symmetrically and (except MobileNetV3) use epsilon 1e-5: `implementation=` builds
+their form with the same layers, registered as `timm_mobilenet` (timm's
+`mobilenetv1_100`), `tv_mobilenet_v2`, `tv_mobilenet_v3_large` and
+`tv_mobilenet_v3_small` (torchvision's). The MobileNetV3 twins themselves compute timm's
+`tf_mobilenetv3_large_100` / `tf_mobilenetv3_small_100` (TF padding, epsilon 1e-3).
+The parity suite in tests_convert proves each of these.
 """
 
 import dataclasses
@@ -29,8 +38,9 @@ from keras_archs.layers.mobile import (
     inverted_residual,
     make_divisible,
 )
-from keras_archs.models.base import build_model, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.layers.padding import conv_padding
+from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["MobileNet", "MobileNetV2", "MobileNetV3Large", "MobileNetV3Small"]
 
@@ -119,6 +129,49 @@ V3_LARGE = (
 V3_SE_RATIO = 0.25
 
 
+@dataclasses.dataclass(frozen=True)
+class _Conventions:
+    """How one implementation pads and normalizes; the layers are the same.
+
+    Attributes:
+        pad_style: padding of the stride-2 convolutions, "same" (TensorFlow) or
+            "symmetric" (PyTorch), see `keras_archs.layers.padding`.
+        bn_epsilon: BatchNormalization epsilon.
+        bn_momentum: BatchNormalization momentum (Keras' convention: 1 - PyTorch's).
+        dropout_rate: dropout before the classifier where the implementation has one
+            and the constructor has no option for it (MobileNetV2).
+    """
+
+    pad_style: str
+    bn_epsilon: float
+    bn_momentum: float
+    dropout_rate: float = 0.0
+
+
+V1_IMPLEMENTATIONS = {
+    # keras.applications MobileNet: Keras' BatchNormalization defaults.
+    "keras": _Conventions("same", 1e-3, 0.99),
+    # timm's `mobilenetv1_100`: PyTorch padding and BatchNorm.
+    "timm": _Conventions("symmetric", 1e-5, 0.9),
+}
+V2_IMPLEMENTATIONS = {
+    "keras": _Conventions("same", 1e-3, 0.999),
+    # torchvision's `mobilenet_v2`: PyTorch padding and BatchNorm, dropout 0.2 in the head.
+    "torchvision": _Conventions("symmetric", 1e-5, 0.9, dropout_rate=0.2),
+}
+V3_IMPLEMENTATIONS = {
+    "keras": _Conventions("same", 1e-3, 0.999),
+    # torchvision's `mobilenet_v3_*`: PyTorch padding, BatchNorm eps 0.001 and momentum 0.01.
+    "torchvision": _Conventions("symmetric", 1e-3, 0.99),
+}
+
+
+def _stem_conv(x, filters, conventions, name):
+    """The 3x3/2 stem convolution (no BN), padded in the implementation's convention."""
+    x, padding = conv_padding(x, 3, 2, style=conventions.pad_style, name=name)
+    return keras.layers.Conv2D(filters, 3, strides=2, padding=padding, use_bias=False, name=name)(x)
+
+
 def _check_alpha(alpha):
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
         raise ValueError(f"alpha must be a positive number. Received: alpha={alpha!r}")
@@ -155,12 +208,32 @@ def _relu6(x, stem):
     preset="mobilenet",
     twin="MobileNet",
 )
+@register_model(
+    "timm_mobilenet",
+    family="mobilenet",
+    paper=PAPER_V1,
+    input_spec=INPUT_SPEC,
+    reference=Reference(
+        params=4_231_976, source="timm mobilenetv1_100 num_params (timm 1.0.31)", gmacs=0.569,
+        gmacs_source="Howard 2017, Table 8 (569M mult-adds)",
+    ),
+    # timm's mobilenetv1_100 checkpoints are normalized with ImageNet mean and std.
+    preprocessing="torch",
+    preset="mobilenet",
+    defaults={"implementation": "timm"},
+    torch_reference=TorchReference(library="timm", constructor="mobilenetv1_100", mapping="mobilenet"),
+)
 def MobileNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
     classes=1000, classifier_activation="softmax", name=None, alpha=1.0, depth_multiplier=1,
-    dropout_rate=1e-3,
+    dropout_rate=1e-3, implementation="keras",
 ):
     """MobileNet v1 (Howard et al. 2017), twin of `keras.applications.MobileNet`.
+
+    The default (`implementation="keras"`) is the twin: TensorFlow's padding of the
+    stride-2 convolutions and Keras' BatchNorm epsilon 1e-3. `implementation="timm"`
+    (registered as `timm_mobilenet`) computes timm's `mobilenetv1_100` (proven by the
+    parity test in tests_convert): symmetric padding and epsilon 1e-5, the same layers.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -169,6 +242,7 @@ def MobileNet(
         alpha: width multiplier (§4.2): every layer gets `int(filters * alpha)` filters.
         depth_multiplier: channel multiplier of the depthwise convolutions.
         dropout_rate: dropout before the classifier (`dropout` in keras.applications).
+        implementation: "keras" (default, the twin) or "timm".
 
     Returns:
         A `keras.Model`.
@@ -176,14 +250,19 @@ def MobileNet(
     _check_alpha(alpha)
     check_positive_int(depth_multiplier, "depth_multiplier")
     check_rate(dropout_rate, "dropout_rate")
+    check_choice(implementation, tuple(V1_IMPLEMENTATIONS), "implementation")
+    conventions = V1_IMPLEMENTATIONS[implementation]
+    bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
 
     def features(x):
-        x = keras.layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(x)
-        x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+        x = _stem_conv(x, int(32 * alpha), conventions, "conv1")
+        x = keras.layers.BatchNormalization(name="conv1_bn", **bn)(x)
         x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
         for block_id, (filters, strides) in enumerate(V1_BLOCKS, start=1):
             x = depthwise_separable_block(
-                x, int(filters * alpha), block_id=block_id, strides=strides, depth_multiplier=depth_multiplier
+                x, int(filters * alpha), block_id=block_id, strides=strides, depth_multiplier=depth_multiplier,
+                pad_style=conventions.pad_style, bn_epsilon=conventions.bn_epsilon,
+                bn_momentum=conventions.bn_momentum,
             )
         return x
 
@@ -212,28 +291,50 @@ def MobileNet(
     preset="mobilenet",
     twin="MobileNetV2",
 )
+@register_model(
+    "tv_mobilenet_v2",
+    family="mobilenet",
+    paper=PAPER_V2,
+    input_spec=INPUT_SPEC,
+    reference=Reference(
+        params=3_504_872, source="TV mobilenet_v2 num_params (torchvision 0.29.1)", gmacs=0.301,
+        gmacs_source="TV mobilenet_v2", top1=71.878, top1_source="TV mobilenet_v2 IMAGENET1K_V1",
+    ),
+    preprocessing="torch",
+    preset="mobilenet",
+    defaults={"implementation": "torchvision"},
+    torch_reference=TorchReference(library="torchvision", constructor="mobilenet_v2", mapping="mobilenet"),
+)
 def MobileNetV2(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-    classes=1000, classifier_activation="softmax", name=None, alpha=1.0,
+    classes=1000, classifier_activation="softmax", name=None, alpha=1.0, implementation="keras",
 ):
     """MobileNet v2 (Sandler et al. 2018), twin of `keras.applications.MobileNetV2`.
+
+    The default (`implementation="keras"`) is the twin: TensorFlow's padding of the
+    stride-2 convolutions and BatchNorm epsilon 1e-3. `implementation="torchvision"`
+    (registered as `tv_mobilenet_v2`) computes torchvision's `mobilenet_v2` (proven by
+    the parity test in tests_convert): symmetric padding, epsilon 1e-5 and dropout 0.2
+    before the classifier, the same weighted layers.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications`.
         alpha: width multiplier; channels are rounded to multiples of 8, and the last
             1x1 convolution keeps 1280 channels unless `alpha > 1` (§6.1).
+        implementation: "keras" (default, the twin) or "torchvision".
 
     Returns:
         A `keras.Model`.
     """
     _check_alpha(alpha)
+    check_choice(implementation, tuple(V2_IMPLEMENTATIONS), "implementation")
+    conventions = V2_IMPLEMENTATIONS[implementation]
+    bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
 
     def features(x):
-        x = keras.layers.Conv2D(
-            make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1"
-        )(x)
-        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="bn_Conv1")(x)
+        x = _stem_conv(x, make_divisible(32 * alpha), conventions, "Conv1")
+        x = keras.layers.BatchNormalization(name="bn_Conv1", **bn)(x)
         x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
         block_id = 0
         for expansion, filters, repeats, first_strides in V2_STAGES:
@@ -248,15 +349,20 @@ def MobileNetV2(
                     activation=_relu6,
                     bn_suffix="_BN",
                     pad_suffix="pad",
+                    pad_style=conventions.pad_style,
+                    bn_epsilon=conventions.bn_epsilon,
+                    bn_momentum=conventions.bn_momentum,
                 )
                 block_id += 1
         last_filters = make_divisible(V2_LAST_FILTERS * alpha) if alpha > 1.0 else V2_LAST_FILTERS
         x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
-        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
+        x = keras.layers.BatchNormalization(name="Conv_1_bn", **bn)(x)
         return keras.layers.ReLU(6.0, name="out_relu")(x)
 
     def head(x, *, classes, classifier_activation):
         x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+        if conventions.dropout_rate:
+            x = keras.layers.Dropout(conventions.dropout_rate, name="dropout")(x)
         return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
     return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -264,13 +370,16 @@ def MobileNetV2(
 
 
 def _mobilenet_v3(
-    blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing, include_top, weights,
-    input_tensor, input_shape, pooling, classes, classifier_activation, name,
+    blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
+    include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name,
 ):
     _check_alpha(alpha)
     _check_bool(minimalistic, "minimalistic")
     check_rate(dropout_rate, "dropout_rate")
     _check_bool(include_preprocessing, "include_preprocessing")
+    check_choice(implementation, tuple(V3_IMPLEMENTATIONS), "implementation")
+    conventions = V3_IMPLEMENTATIONS[implementation]
+    bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
     # keras.applications leaves the activations, the rescaling and parts of the head
     # unnamed; the twin reproduces the names Keras gives them.
     auto = AutoNames()
@@ -289,8 +398,8 @@ def _mobilenet_v3(
     def features(x):
         if include_preprocessing:
             x = keras.layers.Rescaling(scale=1.0 / 127.5, offset=-1.0, name=auto("rescaling"))(x)
-        x = keras.layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="conv")(x)
-        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="conv_bn")(x)
+        x = _stem_conv(x, 16, conventions, "conv")
+        x = keras.layers.BatchNormalization(name="conv_bn", **bn)(x)
         x = model_activation(x)
         for block_id, block in enumerate(blocks):
             prefix = f"expanded_conv_{block_id}_" if block_id else "expanded_conv_"
@@ -309,9 +418,12 @@ def _mobilenet_v3(
                 se_filters=make_divisible(expanded * V3_SE_RATIO) if use_se else None,
                 se_activation=lambda t, prefix=prefix: keras.layers.ReLU(name=f"{prefix}squeeze_excite_relu")(t),
                 se_gate=gate,
+                pad_style=conventions.pad_style,
+                bn_epsilon=conventions.bn_epsilon,
+                bn_momentum=conventions.bn_momentum,
             )
         x = keras.layers.Conv2D(make_divisible(x.shape[-1] * 6), 1, padding="same", use_bias=False, name="conv_1")(x)
-        x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="conv_1_bn")(x)
+        x = keras.layers.BatchNormalization(name="conv_1_bn", **bn)(x)
         return model_activation(x)
 
     def head(x, *, classes, classifier_activation):
@@ -331,29 +443,65 @@ def _mobilenet_v3(
                   classifier_activation, name)
 
 
-def _register_v3(name, params, gmacs, paper_mmacs, twin):
-    return register_model(
+def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
+    """The twin `name` (timm's `tf_` model) and torchvision's form `tv_{name}`."""
+    paper_gmacs = f"(Howard 2019, Table 3: {paper_mmacs}M)"
+    twin_entry = register_model(
         name,
         family="mobilenet",
         paper=PAPER_V3,
         input_spec=INPUT_SPEC,
         reference=Reference(params=params, source=f"KA {twin}", gmacs=gmacs,
-                            gmacs_source=f"TV {name} (Howard 2019, Table 3: {paper_mmacs}M)"),
+                            gmacs_source=f"TV {name} {paper_gmacs}"),
         # With include_preprocessing=True (the default, as keras.applications) the model
         # takes [0, 255] pixels; with include_preprocessing=False, scale them with "tf".
         preprocessing="raw",
         preset="mobilenet",
         twin=twin,
+        # timm's port of the TF-slim model normalizes with mean = std = 0.5 outside the
+        # model, which is the twin's rescaling to [-1, 1]: its reference form leaves it out.
+        torch_reference=TorchReference(
+            library="timm", constructor=f"tf_mobilenetv3_{size}_100", mapping="mobilenet",
+            model_kwargs={"include_preprocessing": False}, bn_epsilon=1e-3,
+        ),
+    )
+    tv_entry = register_model(
+        f"tv_{name}",
+        family="mobilenet",
+        paper=PAPER_V3,
+        input_spec=INPUT_SPEC,
+        reference=Reference(params=params, source=f"TV {name} num_params (torchvision 0.29.1)", gmacs=gmacs,
+                            gmacs_source=f"TV {name} {paper_gmacs}", top1=tv_top1,
+                            top1_source=f"TV {name} IMAGENET1K_V1"),
+        # torchvision normalizes with ImageNet mean and std outside the model.
+        preprocessing="torch",
+        preset="mobilenet",
+        defaults={"implementation": "torchvision", "include_preprocessing": False},
+        torch_reference=TorchReference(
+            library="torchvision", constructor=name, mapping="mobilenet", bn_epsilon=1e-3,
+        ),
     )
 
+    def decorator(constructor):
+        return twin_entry(tv_entry(constructor))
 
-@_register_v3("mobilenet_v3_small", 2_542_856, 0.057, 56, "MobileNetV3Small")
+    return decorator
+
+
+@_register_v3("mobilenet_v3_small", "small", 2_542_856, 0.057, 56, "MobileNetV3Small", 67.668)
 def MobileNetV3Small(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
     classes=1000, classifier_activation="softmax", name=None, alpha=1.0, minimalistic=False,
-    dropout_rate=0.2, include_preprocessing=True,
+    dropout_rate=0.2, include_preprocessing=True, implementation="keras",
 ):
     """MobileNetV3-Small (Howard et al. 2019, Table 2), twin of `keras.applications.MobileNetV3Small`.
+
+    The default (`implementation="keras"`) is the twin, which also computes timm's
+    `tf_mobilenetv3_small_100` (TF-slim's model; with `include_preprocessing=False`):
+    TensorFlow's padding of the stride-2 convolutions, BatchNorm epsilon 1e-3.
+    `implementation="torchvision"` (registered as `tv_mobilenet_v3_small`, with
+    `include_preprocessing=False`) computes torchvision's `mobilenet_v3_small`:
+    symmetric padding, the same layers. The parity test in tests_convert proves both.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -361,26 +509,31 @@ def MobileNetV3Small(
         alpha: width multiplier of the blocks (multiples of 8).
         minimalistic: no squeeze-excite, no hard-swish, 3x3 kernels only.
         dropout_rate: dropout before the logits convolution.
-        include_preprocessing: a Rescaling layer maps inputs in [0, 255] to [-1, 1].
+        include_preprocessing: a Rescaling layer maps inputs in [0, 255] to [-1, 1]
+            (keras.applications'); the PyTorch references normalize outside the model.
+        implementation: "keras" (default, the twin) or "torchvision".
 
     Returns:
         A `keras.Model`.
     """
-    return _mobilenet_v3(V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, include_top,
-                         weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+    return _mobilenet_v3(V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
+                         include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
                          name or "mobilenet_v3_small")
 
 
-@_register_v3("mobilenet_v3_large", 5_483_032, 0.217, 219, "MobileNetV3Large")
+@_register_v3("mobilenet_v3_large", "large", 5_483_032, 0.217, 219, "MobileNetV3Large", 74.042)
 def MobileNetV3Large(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
     classes=1000, classifier_activation="softmax", name=None, alpha=1.0, minimalistic=False,
-    dropout_rate=0.2, include_preprocessing=True,
+    dropout_rate=0.2, include_preprocessing=True, implementation="keras",
 ):
     """MobileNetV3-Large (Howard et al. 2019, Table 1), twin of `keras.applications.MobileNetV3Large`.
 
-    Arguments as for `MobileNetV3Small`.
+    The default (`implementation="keras"`) is the twin, which also computes timm's
+    `tf_mobilenetv3_large_100` (with `include_preprocessing=False`);
+    `implementation="torchvision"` (registered as `tv_mobilenet_v3_large`) computes
+    torchvision's `mobilenet_v3_large`. Arguments as for `MobileNetV3Small`.
     """
-    return _mobilenet_v3(V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, include_top,
-                         weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+    return _mobilenet_v3(V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
+                         include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
                          name or "mobilenet_v3_large")

@@ -4,7 +4,9 @@
   Shlens and Le, CVPR 2018, arXiv 1707.07012: normal and reduction cells found by
   reinforcement learning (Fig. 4), stacked N times per stage with F filters
   (`NASNet-A (N @ 24F)` in the paper's notation). `nasnet_mobile` (4 @ 1056) and
-  `nasnet_large` (6 @ 4032) are twins of keras.applications NASNetMobile/NASNetLarge.
+  `nasnet_large` (6 @ 4032) are twins of keras.applications NASNetMobile/NASNetLarge;
+  `timm_nasnet_large` is timm's `nasnetalarge` (the TF-slim model, ported by Cadene),
+  which differs from keras.applications' in how its stride-2 max pools pad.
 - "Regularized Evolution for Image Classifier Architecture Search", Real, Aggarwal,
   Huang and Le, AAAI 2019, arXiv 1802.01548: the same search space searched by aging
   evolution; AmoebaNet-A's cells (Fig. 4) go through the same builder, only the
@@ -18,8 +20,8 @@ other genotype in the same macro-architecture.
 import keras
 
 from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
-from keras_archs.models.base import build_model, check_positive_int
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.models.base import build_model, check_choice, check_positive_int
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["AmoebaNet", "NASNet", "NASNetLarge"]
 
@@ -95,8 +97,12 @@ AMOEBANET_A = Genotype(
 )
 
 
+# The stride-2 max pools of each implementation (see `keras_archs.layers.nas.MAX_POOL_PADDINGS`).
+IMPLEMENTATIONS = {"keras": "zeros", "timm": "same"}
+
+
 def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, include_top, weights,
-            input_tensor, input_shape, pooling, classes, classifier_activation, name):
+            input_tensor, input_shape, pooling, classes, classifier_activation, name, max_pool_padding="zeros"):
     if not isinstance(genotype, Genotype):
         raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
     genotype.validate()
@@ -112,7 +118,7 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
     def features(x):
         x, builder = nas_features(
             x, genotype, num_cells=num_cells, filters=filters, stem_filters=stem_filters,
-            skip_reduction=skip_reduction,
+            skip_reduction=skip_reduction, max_pool_padding=max_pool_padding,
         )
         auto_names.append(builder.auto)
         return x
@@ -183,24 +189,49 @@ def NASNet(
     preset="modern",
     twin="NASNetLarge",
 )
+@register_model(
+    "timm_nasnet_large",
+    family="nasnet",
+    paper=PAPER_NASNET,
+    input_spec=INPUT_SPEC_LARGE,
+    reference=Reference(
+        params=88_753_150, source="timm nasnetalarge num_params (timm 1.0.31)", gmacs=23.8,
+        gmacs_source="Zoph 2018, Table 2 (23.8B mult-adds)",
+    ),
+    # timm's checkpoint (TF-slim's) normalizes with mean = std = 0.5: inputs in [-1, 1].
+    preprocessing="tf",
+    preset="modern",
+    defaults={"implementation": "timm"},
+    torch_reference=TorchReference(library="timm", constructor="nasnetalarge", mapping="nasnet", bn_epsilon=1e-3),
+)
 def NASNetLarge(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-    classes=1000, classifier_activation="softmax", name=None,
+    classes=1000, classifier_activation="softmax", name=None, implementation="keras",
 ):
     """NASNet-A Large (6 @ 4032; Zoph 2018, Table 2), twin of `keras.applications.NASNetLarge`.
 
     N=6, F=168, a 96-filter stem, default input 331; the cell after a reduction reads
     the cell before the reduction, as keras.applications builds it.
 
+    The default (`implementation="keras"`) is the twin: a reduction cell zero-pads its
+    input once for its stride-2 average and max pools, so that a zero can win the max of
+    an all-negative border window. `implementation="timm"` (registered as
+    `timm_nasnet_large`) computes timm's `nasnetalarge`, the TF-slim model (proven by the
+    parity test in tests_convert): its max pools are TensorFlow's "same" pools, whose
+    padding never wins the max; the layers and weights are the same.
+
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications`.
+        implementation: "keras" (default, the twin) or "timm".
 
     Returns:
         A `keras.Model`.
     """
+    check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
     return _nasnet(NASNET_A, 6, 168, 96, True, INPUT_SPEC_LARGE, include_top, weights, input_tensor, input_shape,
-                   pooling, classes, classifier_activation, name or "nasnet_large")
+                   pooling, classes, classifier_activation, name or "nasnet_large",
+                   max_pool_padding=IMPLEMENTATIONS[implementation])
 
 
 @register_model(
