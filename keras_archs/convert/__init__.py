@@ -57,6 +57,8 @@ WITHOUT_REFERENCE: Mapping[str, str] = types.MappingProxyType({
     "lenet5_paper": "no PyTorch library implements LeNet-5",
     "mobilenet": _TWIN.format("timm_mobilenet"),
     "mobilenet_v2": _TWIN.format("tv_mobilenet_v2"),
+    "nasnet_large": _TWIN.format("timm_nasnet_large"),
+    "nasnet_mobile": "torchvision and timm have no NASNet-A Mobile (timm has only the Large one)",
     "nin_cifar10": _CIFAR,
     "nin_cifar100": _CIFAR,
     "nin_imagenet": "torchvision and timm have no Network-in-Network",
