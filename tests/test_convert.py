@@ -94,6 +94,16 @@ def test_linear_onto_pointwise_conv():
     np.testing.assert_allclose(_run(model, features)[:, 0, 0], features[:, 0, 0] @ weight.T + bias, atol=1e-4)
 
 
+def test_pointwise_conv_onto_dense():
+    features = RNG.standard_normal((2, 6))
+    weight, bias = RNG.standard_normal((3, 6, 1, 1)), RNG.standard_normal(3)
+    inputs = keras.Input((6,))
+    model = _model(inputs, keras.layers.Dense(3, name="head")(inputs))
+    transfer(model, {"head": "classifier"}, {"classifier.weight": weight, "classifier.bias": bias},
+             reference_epsilon=1e-5)
+    np.testing.assert_allclose(_run(model, features), features @ weight[:, :, 0, 0].T + bias, atol=1e-4)
+
+
 def _bn_state(channels, gamma=None):
     return {
         "bn.weight": RNG.uniform(0.5, 1.5, channels) if gamma is None else gamma,

@@ -78,7 +78,7 @@ def test_residual_path_keeps_its_width_and_dense_path_grows_by_the_increment():
     # Dense connectivity: the second block passes the first block's dense maps on untouched.
     np.testing.assert_array_equal(dense2[..., :12], dense1)
     # The residual path is a sum: block 2 adds its increment to block 1's residual.
-    increment = model.get_layer("b2_3_res_conv").output
+    increment = model.get_layer("b2_3_res").output
     probe = keras.Model(model.inputs, increment)
     np.testing.assert_allclose(
         residual2, residual1 + probe.predict(random_images(8, channels=6), verbose=0), rtol=1e-5, atol=1e-5
@@ -98,7 +98,7 @@ def test_stochastic_depth_drops_residual_increments_per_sample_only_in_training(
     assert 0 < np.sum(per_sample == 0) < 64, "some, not all, samples skip the residual increment"
     inference = [keras.ops.convert_to_numpy(dropped(images, training=False)) for _ in range(2)]
     np.testing.assert_array_equal(inference[0], inference[1])
-    undropped = keras.Model(inputs, dropped.get_layer("b1_3_res_conv").output)
+    undropped = keras.Model(inputs, dropped.get_layer("b1_3_res").output)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(increment(images, training=False)),
         keras.ops.convert_to_numpy(undropped(images)),
@@ -125,3 +125,33 @@ def test_stage_outputs_have_strides_4_to_32():
 def test_bad_drop_path_rate(rate):
     with pytest.raises(ValueError, match="drop_path_rate"):
         keras_archs.DPN68(drop_path_rate=rate)
+
+
+def test_one_convolution_feeds_both_paths_split_by_channels():
+    # As timm's DualPathBlock (and cypw's MXNet code): one 1x1 convolution to
+    # residual + dense maps, sliced; its weights are the reference's as they are.
+    model = _two_blocks()
+    images = random_images(8, channels=6)
+    for block, dense_maps in (("b1_0", 8), ("b2_3", 4)):
+        conv = model.get_layer(f"{block}_conv")
+        assert conv.filters == 12 + dense_maps
+        outputs = [conv.output, model.get_layer(f"{block}_res").output, model.get_layer(f"{block}_dense").output]
+        probe = keras.Model(model.inputs[0], outputs)
+        full, residual, dense = (keras.ops.convert_to_numpy(t) for t in probe(images))
+        np.testing.assert_array_equal(residual, full[..., :12])
+        np.testing.assert_array_equal(dense, full[..., 12:])
+
+
+def test_layer_map_names_timm_tensors():
+    from keras_archs import convert
+
+    model = keras_archs.DPN68(input_shape=(32, 32, 3))
+    mapping = convert.layer_map(model, keras_archs.model_info("dpn68").torch_reference)
+    assert len(set(mapping.values())) == len(mapping)
+    assert mapping["conv1_conv"] == "features.conv1_1.conv"
+    assert mapping["conv2_block1_0_bn"] == "features.conv2_1.c1x1_w_s1.bn"
+    assert mapping["conv3_block1_0_conv"] == "features.conv3_1.c1x1_w_s2.conv"
+    assert mapping["conv4_block12_2_conv"] == "features.conv4_12.c3x3_b.conv"
+    assert mapping["conv5_block3_3_bn"] == "features.conv5_3.c1x1_c.bn"
+    assert mapping["bn"] == "features.conv5_bn_ac.bn"
+    assert mapping["predictions"] == "classifier"

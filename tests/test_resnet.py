@@ -119,3 +119,66 @@ def test_registered_variants_differ_by_options():
     info = keras_archs.model_info("resnext101_64x4d")
     assert info.constructor is resnet.ResNeXt101
     assert dict(info.defaults) == {"cardinality": 64, "width_per_group": 4}
+
+
+def _ceil_mode_max_pool(x, size=3, stride=2):
+    """PyTorch's MaxPool2d(size, stride, ceil_mode=True) without padding, by hand (NHWC)."""
+    height, width = x.shape[1:3]
+    out_h, out_w = (-(-(side - size) // stride) + 1 for side in (height, width))
+    out = np.empty((x.shape[0], out_h, out_w, x.shape[3]), x.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, i * stride:i * stride + size, j * stride:j * stride + size]
+            out[:, i, j] = window.max(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("name", ["seresnet50", "seresnext50_32x4d", "senet154"])
+def test_se_nets_pool_the_stem_as_the_caffe_models(name):
+    # Their reference (timm's legacy_* ports of the Caffe models) pools with an unpadded
+    # 3x3/2 window rounding up; a padded pool shifts every window by a pixel.
+    relu = "conv1_3_relu" if name == "senet154" else "conv1_relu"
+    # An odd side before the pool (31 from 61) needs no extra padding; an even one (32) does.
+    for side in (61, 64):
+        model = keras_archs.get_model(name, include_top=False, input_shape=(side, side, 3))
+        probe = keras.Model(model.inputs[0], [model.get_layer(relu).output, model.get_layer("pool1_pool").output])
+        before, after = (np.asarray(t) for t in probe(random_images(side, batch=2)))
+        np.testing.assert_array_equal(after, _ceil_mode_max_pool(before))
+        keras.backend.clear_session()
+
+
+def test_plain_resnets_pool_the_stem_padded_by_one():
+    model = resnet.ResNet18(include_top=False, input_shape=(64, 64, 3))
+    assert model.get_layer("pool1_pad").padding == ((1, 1), (1, 1))
+    assert model.get_layer("pool1_pool").output.shape[1:3] == (16, 16)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [("resnet50", 25_557_032), ("resnet101", 44_549_160), ("resnet152", 60_192_808)],  # TV num_params
+)
+def test_twins_take_torchvision_form_from_their_torch_reference(name, params):
+    reference = keras_archs.model_info(name).torch_reference
+    assert reference.library == "torchvision" and reference.constructor == name
+    model = keras_archs.model_info(name).build(input_shape=(32, 32, 3), **reference.model_kwargs)
+    assert trainable_count(model) == params
+    assert trainable_count(keras_archs.model_info(name).build(input_shape=(32, 32, 3))) != params
+
+
+def test_layer_maps_name_the_reference_tensors():
+    from keras_archs import convert
+
+    senet = keras_archs.get_model("senet154", input_shape=(32, 32, 3))
+    mapping = convert.layer_map(senet, keras_archs.model_info("senet154").torch_reference)
+    assert len(set(mapping.values())) == len(mapping)
+    assert mapping["conv1_2_bn"] == "layer0.bn2"
+    assert mapping["conv3_block1_0_conv"] == "layer2.0.downsample.0"
+    assert mapping["conv5_block3_se_conv_1"] == "layer4.2.se_module.fc2"
+    assert mapping["predictions"] == "last_linear"
+    keras.backend.clear_session()
+    plain = keras_archs.get_model("resnet18", input_shape=(32, 32, 3))
+    mapping = convert.layer_map(plain, keras_archs.model_info("resnet18").torch_reference)
+    assert mapping["conv1_bn"] == "bn1"
+    assert mapping["conv4_block2_2_bn"] == "layer3.1.bn2"
+    assert mapping["conv3_block1_0_bn"] == "layer2.0.downsample.1"
+    assert mapping["predictions"] == "fc"

@@ -7,8 +7,9 @@ of our layers (`layer_map`); this module turns them into Keras weights:
   out); a `Linear` weight onto a 1x1 `Conv2D` (heads built as convolutions).
 - `DepthwiseConv2D`: (channels * multiplier, 1, kh, kw) to (kh, kw, channels, multiplier).
 - `SeparableConv2D`: a pair of prefixes, the depthwise then the pointwise convolution.
-- `Dense`: the transposed weight; behind a `Flatten` of a (h, w, c) map, the inputs are
-  reordered from PyTorch's (c, h, w) flattening.
+- `Dense`: the transposed weight (of a `Linear`, or of a 1x1 convolution used as the
+  classifier); behind a `Flatten` of a (h, w, c) map, the inputs are reordered from
+  PyTorch's (c, h, w) flattening.
 - `BatchNormalization`: gamma, beta and the running statistics; the reference's epsilon
   (which state dicts do not store) is folded into the moving variance, so that
   `var + eps` is the same on both sides (through gamma, for a channel whose reference
@@ -117,6 +118,10 @@ def _flattened_grid(layer):
 
 
 def _dense_kernel(weight, layer):
+    if weight.ndim == 4:  # a 1x1 convolution onto a Dense layer (timm's DPN classifier)
+        if weight.shape[2:] != (1, 1):
+            raise ValueError(f"Layer {layer.name!r} is Dense; the reference's weight has shape {weight.shape}")
+        weight = weight[:, :, 0, 0]
     grid = _flattened_grid(layer)
     if grid is not None and grid[0] * grid[1] > 1:
         height, width, channels = grid

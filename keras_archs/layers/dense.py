@@ -13,6 +13,7 @@ transition `pool2` is `pool2_bn`, `pool2_relu`, `pool2_conv`, `pool2_pool`.
 import keras
 
 from keras_archs.layers.conv import bn_act
+from keras_archs.layers.padding import conv_padding
 from keras_archs.layers.regularization import drop_path
 
 __all__ = ["dense_block", "dense_layer", "dual_path_block", "post_activation", "transition"]
@@ -105,26 +106,36 @@ def post_activation(x, *, bn_epsilon, bn_momentum):
 
 def _bn_relu_conv(x, filters, kernel_size, *, name, strides=1, groups=1, bn):
     x = bn_act(x, name=name, **bn)
-    padding = "same"
-    if strides > 1:
-        # PyTorch-style symmetric padding (TensorFlow's "same" pads a strided convolution
-        # asymmetrically), so that strided blocks see the reference's windows.
-        x = keras.layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-        padding = "valid"
+    # PyTorch's symmetric padding (TensorFlow's "same" pads a strided convolution
+    # asymmetrically), so that strided blocks see the reference's windows.
+    x, padding = conv_padding(x, kernel_size, strides, style="symmetric", name=name)
     return keras.layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False, name=f"{name}_conv"
     )(x)
 
 
-def _split_conv(x, residual_filters, dense_filters, *, name, strides=1):
-    """A 1x1 convolution whose output is split into the residual and the dense part.
+def _channels(x, start, stop, *, name):
+    """Channels `start:stop` of a channels-last map, with a built-in layer.
 
-    Two convolutions on the same input have exactly the parameters of one convolution to
-    `residual_filters + dense_filters` maps followed by a channel split, with no slicing
-    layer in the graph.
+    `Cropping2D` in "channels_first" crops the last two axes, which on a channels-last map
+    are the width and the channels; cropping only the second pair slices the channels.
     """
-    residual = keras.layers.Conv2D(residual_filters, 1, strides=strides, use_bias=False, name=f"{name}_res_conv")(x)
-    dense = keras.layers.Conv2D(dense_filters, 1, strides=strides, use_bias=False, name=f"{name}_dense_conv")(x)
+    return keras.layers.Cropping2D(
+        ((0, 0), (start, x.shape[-1] - stop)), data_format="channels_first", name=name
+    )(x)
+
+
+def _split_conv(x, residual_filters, dense_filters, *, name, strides=1):
+    """A 1x1 convolution `{name}_conv` whose maps are split: `{name}_res`, then `{name}_dense`.
+
+    One convolution, as in the reference implementations (cypw/DPNs, timm), so that their
+    weights are this layer's weights as they are.
+    """
+    x = keras.layers.Conv2D(
+        residual_filters + dense_filters, 1, strides=strides, use_bias=False, name=f"{name}_conv"
+    )(x)
+    residual = _channels(x, 0, residual_filters, name=f"{name}_res")
+    dense = _channels(x, residual_filters, residual_filters + dense_filters, name=f"{name}_dense")
     return residual, dense
 
 
@@ -156,8 +167,9 @@ def dual_path_block(
     Stochastic depth (Huang 2016) drops the residual increment per sample in training.
 
     Layer names: `{name}_0_*` the projection, `{name}_1_*`, `{name}_2_*`, `{name}_3_*` the
-    bottleneck, `{name}_drop`, `{name}_add` (residual), `{name}_concat` (dense) and
-    `{name}_out`, the concatenation of both paths that the next block sees.
+    bottleneck (the 1x1 convolutions `{name}_0_conv` and `{name}_3_conv` are split into
+    `_res` and `_dense` channels), `{name}_drop`, `{name}_add` (residual), `{name}_concat`
+    (dense) and `{name}_out`, the concatenation of both paths that the next block sees.
 
     Args:
         x: concatenation of `paths` (the block's input).

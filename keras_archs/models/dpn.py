@@ -10,8 +10,11 @@ Configurations follow the authors' MXNet models (cypw/DPNs), as timm and imgclsm
 stem filters, bottleneck width k_r, cardinality G, blocks per stage and the dense
 increment of each stage. DPN-68 has a 3x3 stem and a 4x narrower residual path.
 Projection blocks open each stage (strided from stage 3 on). The final BN-activation
-uses ReLU as the MXNet model does (timm's port uses ELU there; the parameters are the
-same). BatchNormalization epsilon is MXNet's 1e-3.
+uses ReLU, as the MXNet model does. BatchNormalization epsilon is MXNet's 1e-3. Every
+model computes the function of timm's port of the same name (`timm.create_model("dpn68")`
+...; the parity suite in tests_convert proves it): PyTorch's symmetric padding of the
+strided convolutions and of the stem's max pool, and the 1x1 convolutions that feed both
+paths as single convolutions split by channels, as timm's `DualPathBlock` slices them.
 
 `drop_path_rate` adds stochastic depth (Huang et al. 2016) to the residual increment of
 every block, with the linear decay rule over all blocks; 0 (the default) is the paper's
@@ -21,14 +24,13 @@ a stage's last block (strides 4, 8, 16, 32 for stages 2-5); `relu` is the final 
 
 import dataclasses
 
-import keras
-
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.dense import dual_path_block, post_activation
 from keras_archs.layers.heads import classifier_head
+from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.layers.regularization import drop_path_rates
 from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = ["DPN68", "DPN92", "DPN98", "DPN107", "DPN131"]
 
@@ -65,11 +67,10 @@ CONFIGS = {
 
 def _features(x, config, drop_path_rate):
     stem_kernel = 3 if config.small else 7
-    x = keras.layers.ZeroPadding2D(stem_kernel // 2, name="conv1_pad")(x)
-    x = conv_bn_act(x, config.stem_filters, stem_kernel, strides=2, padding="valid", name="conv1", **BN)
+    x, padding = conv_padding(x, stem_kernel, 2, style="symmetric", name="conv1")
+    x = conv_bn_act(x, config.stem_filters, stem_kernel, strides=2, padding=padding, name="conv1", **BN)
     # Zero padding equals PyTorch's -inf padding here: the input is non-negative after ReLU.
-    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    x = max_pool(x, 3, 2, padding=1, name="pool1", pad_name="pool1_pad")
 
     residual_base = 64 if config.small else 256
     rates = iter(drop_path_rates(drop_path_rate, sum(config.blocks)))
@@ -121,6 +122,7 @@ def _register(depth, params, source, gmacs=None, gmacs_source="", top1=None):
             top1_source="cypw/DPNs (single crop 224)" if top1 else "",
         ),
         preprocessing="torch",
+        torch_reference=TorchReference(library="timm", constructor=f"dpn{depth}", mapping="dpn", bn_epsilon=1e-3),
         # Chen 2017 gives no complete ImageNet schedule (epochs, decay points, weight decay)
         # that a preset could reproduce.
         preset="modern",

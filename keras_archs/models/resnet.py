@@ -10,6 +10,9 @@
 - ResNet v2: "Identity Mappings in Deep Residual Networks" (He, Zhang, Ren and Sun,
   ECCV 2016, arXiv 1603.05027): pre-activation units, twins of
   `keras.applications.ResNet50V2/101V2/152V2` (which stride in the last unit of a stage).
+  No PyTorch reference computes their function: timm's `resnetv2_50/101/152` stride in
+  the first unit of stages 3-5, have no convolution biases (19,008 fewer parameters in
+  ResNet-50 v2) and pad the unactivated stem's max pool with -inf, not zeros.
 - Wide ResNet: "Wide Residual Networks" (Zagoruyko and Komodakis, BMVC 2016, arXiv
   1605.07146): the bottleneck's 3x3 twice as wide, torchvision's `wide_resnet50_2`.
 - ResNeXt: "Aggregated Residual Transformations for Deep Neural Networks" (Xie, Girshick,
@@ -19,7 +22,14 @@
   1709.01507): SE-ResNet-50 (stride on the first 1x1, as the authors' Caffe model),
   SE-ResNeXt-50 (32x4d) and SENet-154, the ILSVRC 2017 winner (64x4d ResNeXt-152-like
   units with a halved first 1x1, a three-conv stem, 3x3 projection shortcuts after stage
-  1 and dropout 0.2 before the classifier), with Cadene's/imgclsmob's counts.
+  1 and dropout 0.2 before the classifier), with Cadene's/imgclsmob's counts; each
+  computes the function of timm's port of the Caffe model (`legacy_seresnet50`,
+  `legacy_seresnext50_32x4d`, `legacy_senet154`), whose stem pools with an unpadded
+  3x3/2 window rounding up (`ceil_mode=True`).
+
+Every model with a torchvision or timm reference names it in the registry
+(`torch_reference`); `keras_archs.convert` moves its weights in and tests_convert proves
+the two compute the same function.
 
 Every model takes `drop_path_rate` (stochastic depth, Huang et al. 2016, arXiv 1603.09382,
 linear decay over all units) and `se_ratio` (squeeze-excitation on every unit). Stage
@@ -33,9 +43,10 @@ import keras
 
 from keras_archs.layers.conv import bn_act, conv_bn_act
 from keras_archs.layers.heads import classifier_head
+from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.layers.residual import ResidualSpec, residual_stages
 from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, register_model
+from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
 
 __all__ = [
     "ResNet18",
@@ -124,6 +135,9 @@ class _Net:
     projection_kernel_after_stage1: int = 1
     first_width_divisor: int = 1
     head_dropout: float = 0.0
+    # The SE-Nets' Caffe models (and timm's `legacy_*` ports of them) pool the stem with
+    # an unpadded 3x3/2 window that rounds up (`ceil_mode=True`); the others pad it by 1.
+    ceil_mode_pool: bool = False
 
     def stages(self):
         """`(filters, width, blocks, strides)` of the four stages."""
@@ -142,15 +156,19 @@ class _Net:
 
 
 def _stem(x, net):
-    """7x7/2 convolution (or three 3x3, SENet-154) and 3x3/2 max pooling: stride 4."""
+    """7x7/2 convolution (or three 3x3, SENet-154) and 3x3/2 max pooling: stride 4.
+
+    Zero padding of the pool equals PyTorch's -inf padding where its input follows a ReLU.
+    ResNet v2's stem convolution has no activation; keras.applications pads it with zeros
+    all the same, and the twins keep that.
+    """
     spec = net.spec
     if net.deep_stem:
         for index, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 1)), start=1):
-            if strides > 1:
-                x = keras.layers.ZeroPadding2D(1, name=f"conv1_{index}_pad")(x)
+            x, padding = conv_padding(x, 3, strides, style="symmetric", name=f"conv1_{index}")
             x = conv_bn_act(
-                x, filters, 3, strides=strides, padding="valid" if strides > 1 else "same",
-                use_bias=spec.bias(followed_by_bn=True), name=f"conv1_{index}", **spec.bn,
+                x, filters, 3, strides=strides, padding=padding, use_bias=spec.bias(followed_by_bn=True),
+                name=f"conv1_{index}", **spec.bn,
             )
     else:
         x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
@@ -158,8 +176,9 @@ def _stem(x, net):
             x, 64, 7, strides=2, padding="valid", norm=not spec.preact,
             use_bias=spec.bias(followed_by_bn=not spec.preact), name="conv1", **spec.bn,
         )
-    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    if net.ceil_mode_pool:
+        return max_pool(x, 3, 2, ceil_mode=True, name="pool1_pool", pad_name="pool1_pad")
+    return max_pool(x, 3, 2, padding=1, name="pool1_pool", pad_name="pool1_pad")
 
 
 def _check_options(drop_path_rate, se_ratio):
@@ -199,8 +218,16 @@ def _resnet_v1(depth, variant, drop_path_rate, se_ratio, *common):
     return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common)
 
 
+def _torchvision(constructor, **model_kwargs):
+    return TorchReference(library="torchvision", constructor=constructor, mapping="resnet", model_kwargs=model_kwargs)
+
+
+def _timm(constructor):
+    return TorchReference(library="timm", constructor=constructor, mapping="resnet")
+
+
 def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=None, gmacs_source="", twin=None,
-                defaults=None, top1=None, top1_source="", cifar_preset="resnet_cifar"):
+                defaults=None, top1=None, top1_source="", cifar_preset="resnet_cifar", torch_reference=None):
     # Every ImageNet ResNet here trains with He 2015's recipe (the resnet preset): ResNeXt
     # (Xie 2017 §4) and SE-ResNet (Hu 2018 §6.1: SGD momentum 0.9, /10 every 30 epochs)
     # follow it, as do WRN's ImageNet runs. Their CIFAR recipes differ (`cifar_preset`);
@@ -210,6 +237,7 @@ def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=Non
         reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source, top1=top1,
                             top1_source=top1_source),
         preprocessing=preprocessing, preset="resnet", cifar_preset=cifar_preset, twin=twin, defaults=defaults,
+        torch_reference=torch_reference,
     )
 
 
@@ -232,7 +260,8 @@ VARIANT_ARG = """        variant: "v1" (He 2015, keras.applications: conv biases
 
 
 @_registered("resnet18", paper=RESNET_PAPER, params=11_689_512, source="TV resnet18", gmacs=1.814,
-             gmacs_source="TV resnet18", top1=69.57, top1_source="fb.resnet.torch (single crop: 30.43% error)")
+             gmacs_source="TV resnet18", top1=69.57, top1_source="fb.resnet.torch (single crop: 30.43% error)",
+             torch_reference=_torchvision("resnet18"))
 def ResNet18(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
@@ -243,7 +272,8 @@ def ResNet18(
 
 
 @_registered("resnet34", paper=RESNET_PAPER, params=21_797_672, source="TV resnet34", gmacs=3.664,
-             gmacs_source="TV resnet34", top1=73.27, top1_source="fb.resnet.torch (single crop: 26.73% error)")
+             gmacs_source="TV resnet34", top1=73.27, top1_source="fb.resnet.torch (single crop: 26.73% error)",
+             torch_reference=_torchvision("resnet34"))
 def ResNet34(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
@@ -254,7 +284,8 @@ def ResNet34(
 
 
 @_registered("resnet50", paper=RESNET_PAPER, params=25_583_592, source="KA ResNet50", preprocessing="caffe",
-             twin="ResNet50", top1=75.3, top1_source="KaimingHe/deep-residual-networks (single crop: 24.7% error)")
+             twin="ResNet50", torch_reference=_torchvision("resnet50", variant="v1.5"),
+             top1=75.3, top1_source="KaimingHe/deep-residual-networks (single crop: 24.7% error)")
 def ResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
@@ -269,23 +300,33 @@ def ResNet50(
 
 
 @_registered("resnet101", paper=RESNET_PAPER, params=44_601_832, source="KA ResNet101", preprocessing="caffe",
-             twin="ResNet101", top1=76.4, top1_source="KaimingHe/deep-residual-networks (single crop: 23.6% error)")
+             twin="ResNet101", torch_reference=_torchvision("resnet101", variant="v1.5"),
+             top1=76.4, top1_source="KaimingHe/deep-residual-networks (single crop: 23.6% error)")
 def ResNet101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
 ):
-    """ResNet-101 (He 2015, Table 1): bottlenecks, 3-4-23-3; twin of keras' by default."""
+    """ResNet-101 (He 2015, Table 1): bottlenecks, 3-4-23-3.
+
+    Twin of `keras.applications.ResNet101` by default; `variant="v1.5"` is torchvision's
+    `resnet101` (44,549,160 parameters).
+    """
     return _resnet_v1(101, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet101")
 
 
 @_registered("resnet152", paper=RESNET_PAPER, params=60_268_520, source="KA ResNet152", preprocessing="caffe",
-             twin="ResNet152", top1=77.0, top1_source="KaimingHe/deep-residual-networks (single crop: 23.0% error)")
+             twin="ResNet152", torch_reference=_torchvision("resnet152", variant="v1.5"),
+             top1=77.0, top1_source="KaimingHe/deep-residual-networks (single crop: 23.0% error)")
 def ResNet152(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, variant="v1", drop_path_rate=0.0, se_ratio=0.0,
 ):
-    """ResNet-152 (He 2015, Table 1): bottlenecks, 3-8-36-3; twin of keras' by default."""
+    """ResNet-152 (He 2015, Table 1): bottlenecks, 3-8-36-3.
+
+    Twin of `keras.applications.ResNet152` by default; `variant="v1.5"` is torchvision's
+    `resnet152` (60,192,808 parameters).
+    """
     return _resnet_v1(152, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet152")
 
@@ -335,11 +376,12 @@ for _constructor in (ResNet50V2, ResNet101V2, ResNet152V2):
     append_to_docstring(_constructor, COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n")
 
 
-def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common):
+def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common, ceil_mode_pool=False):
     """torchvision's bottleneck family: ResNeXt (cardinality > 1), Wide ResNet (wider groups)."""
     check_positive_int(cardinality, "cardinality")
     check_positive_int(width_per_group, "width_per_group")
-    net = _Net(BLOCKS[depth], V1_5, cardinality=cardinality, width_per_group=width_per_group)
+    net = _Net(BLOCKS[depth], V1_5, cardinality=cardinality, width_per_group=width_per_group,
+               ceil_mode_pool=ceil_mode_pool)
     return _resnet(net, drop_path_rate, se_ratio, *common)
 
 
@@ -353,13 +395,17 @@ GROUPED_ARGS = """        cardinality: groups of the 3x3 convolution (C in Xie 2
 
 
 @_registered("resnext50_32x4d", paper=RESNEXT_PAPER, params=25_028_904, source="TV resnext50_32x4d", gmacs=4.23,
-             gmacs_source="TV resnext50_32x4d", cifar_preset="resnext_cifar")
+             gmacs_source="TV resnext50_32x4d", cifar_preset="resnext_cifar",
+             torch_reference=_torchvision("resnext50_32x4d"))
 def ResNeXt50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, drop_path_rate=0.0,
     se_ratio=0.0,
 ):
-    """ResNeXt-50 (Xie 2017, Table 1): 3-4-6-3 units, 32 groups of 4 channels by default."""
+    """ResNeXt-50 (Xie 2017, Table 1): 3-4-6-3 units, 32 groups of 4 channels by default.
+
+    torchvision's form (`resnext50_32x4d` by default): stride on the 3x3, no biases.
+    """
     return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
                     input_shape, pooling, classes, classifier_activation,
                     name or f"resnext50_{cardinality}x{width_per_group}d")
@@ -367,15 +413,20 @@ def ResNeXt50(
 
 @_registered("resnext101_64x4d", paper=RESNEXT_PAPER, params=83_455_272, source="TV resnext101_64x4d",
              gmacs=15.46, gmacs_source="TV resnext101_64x4d", defaults={"cardinality": 64, "width_per_group": 4},
-             cifar_preset="resnext_cifar")
+             cifar_preset="resnext_cifar", torch_reference=_torchvision("resnext101_64x4d"))
 @_registered("resnext101_32x8d", paper=RESNEXT_PAPER, params=88_791_336, source="TV resnext101_32x8d",
-             gmacs=16.414, gmacs_source="TV resnext101_32x8d", cifar_preset="resnext_cifar")
+             gmacs=16.414, gmacs_source="TV resnext101_32x8d", cifar_preset="resnext_cifar",
+             torch_reference=_torchvision("resnext101_32x8d"))
 def ResNeXt101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=8, drop_path_rate=0.0,
     se_ratio=0.0,
 ):
-    """ResNeXt-101 (Xie 2017): 3-4-23-3 units, 32 groups of 8 channels by default."""
+    """ResNeXt-101 (Xie 2017): 3-4-23-3 units, 32 groups of 8 channels by default.
+
+    torchvision's form (`resnext101_32x8d` by default, `resnext101_64x4d` with 64 groups
+    of 4): stride on the 3x3, no biases.
+    """
     return _grouped(101, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
                     input_shape, pooling, classes, classifier_activation,
                     name or f"resnext101_{cardinality}x{width_per_group}d")
@@ -394,23 +445,31 @@ WIDE_ARGS = """        width_factor: how many times wider the bottleneck's 1x1 a
 
 
 @_registered("wide_resnet50_2", paper=WRN_PAPER, params=68_883_240, source="TV wide_resnet50_2", gmacs=11.398,
-             gmacs_source="TV wide_resnet50_2", cifar_preset="wide_resnet_cifar")
+             gmacs_source="TV wide_resnet50_2", cifar_preset="wide_resnet_cifar",
+             torch_reference=_torchvision("wide_resnet50_2"))
 def WideResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
 ):
-    """Wide ResNet-50-2 (Zagoruyko 2016, torchvision): ResNet-50 with bottlenecks twice as wide."""
+    """Wide ResNet-50-2 (Zagoruyko 2016): ResNet-50 with bottlenecks twice as wide.
+
+    torchvision's form (`wide_resnet50_2`): stride on the 3x3, no biases.
+    """
     return _wide(50, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                  pooling, classes, classifier_activation, name or f"wide_resnet50_{width_factor}")
 
 
 @_registered("wide_resnet101_2", paper=WRN_PAPER, params=126_886_696, source="TV wide_resnet101_2",
-             gmacs=22.753, gmacs_source="TV wide_resnet101_2", cifar_preset="wide_resnet_cifar")
+             gmacs=22.753, gmacs_source="TV wide_resnet101_2", cifar_preset="wide_resnet_cifar",
+             torch_reference=_torchvision("wide_resnet101_2"))
 def WideResNet101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, width_factor=2, drop_path_rate=0.0, se_ratio=0.0,
 ):
-    """Wide ResNet-101-2 (Zagoruyko 2016, torchvision): ResNet-101 with bottlenecks twice as wide."""
+    """Wide ResNet-101-2 (Zagoruyko 2016): ResNet-101 with bottlenecks twice as wide.
+
+    torchvision's form (`wide_resnet101_2`): stride on the 3x3, no biases.
+    """
     return _wide(101, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                  pooling, classes, classifier_activation, name or f"wide_resnet101_{width_factor}")
 
@@ -422,7 +481,7 @@ for _constructor in (WideResNet50, WideResNet101):
 
 
 @_registered("seresnet50", paper=SE_PAPER, params=28_088_024, source="IMG seresnet50", gmacs=3.88,
-             gmacs_source="IMG seresnet50",
+             gmacs_source="IMG seresnet50", torch_reference=_timm("legacy_seresnet50"),
              top1=77.63, top1_source="hujie-frank/SENet (single crop: 22.37% error)")
 def SEResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -431,28 +490,35 @@ def SEResNet50(
     """SE-ResNet-50 (Hu 2018): ResNet-50 with SE (r = 16) on every unit.
 
     As the authors' Caffe model (and Cadene's/imgclsmob's ports), the stride is on the
-    first 1x1 of a bottleneck, without convolution biases.
+    first 1x1 of a bottleneck, without convolution biases, and the stem pools with an
+    unpadded 3x3/2 window rounding up. Computes the function of timm's
+    `legacy_seresnet50` (Cadene's port of the Caffe model).
     """
-    net = _Net(BLOCKS[50], dataclasses.replace(V1_5, stride_on_3x3=False))
+    net = _Net(BLOCKS[50], dataclasses.replace(V1_5, stride_on_3x3=False), ceil_mode_pool=True)
     return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
                    classifier_activation, name or "seresnet50")
 
 
 @_registered("seresnext50_32x4d", paper=SE_PAPER, params=27_559_896, source="IMG seresnext50_32x4d", gmacs=4.258,
-             gmacs_source="IMG seresnext50_32x4d",
+             gmacs_source="IMG seresnext50_32x4d", torch_reference=_timm("legacy_seresnext50_32x4d"),
              top1=79.03, top1_source="hujie-frank/SENet (single crop: 20.97% error)")
 def SEResNeXt50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
     classifier_activation="softmax", name=None, cardinality=32, width_per_group=4, se_ratio=SE_RATIO,
     drop_path_rate=0.0,
 ):
-    """SE-ResNeXt-50 (Hu 2018): ResNeXt-50 32x4d with SE (r = 16) on every unit."""
+    """SE-ResNeXt-50 (Hu 2018): ResNeXt-50 32x4d with SE (r = 16) on every unit.
+
+    The stem pools as the authors' Caffe model (unpadded 3x3/2, rounding up). Computes
+    the function of timm's `legacy_seresnext50_32x4d`.
+    """
     return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
-                    input_shape, pooling, classes, classifier_activation, name or "seresnext50_32x4d")
+                    input_shape, pooling, classes, classifier_activation, name or "seresnext50_32x4d",
+                    ceil_mode_pool=True)
 
 
 @_registered("senet154", paper=SE_PAPER, params=115_088_984, source="IMG senet154", gmacs=20.746,
-             gmacs_source="IMG senet154",
+             gmacs_source="IMG senet154", torch_reference=_timm("legacy_senet154"),
              top1=81.32, top1_source="hujie-frank/SENet (single crop: 18.68% error)")
 def SENet154(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -462,7 +528,9 @@ def SENet154(
 
     Differences from ResNeXt-152: a stem of three 3x3 convolutions (64, 64, 128), the
     first 1x1 of a unit half as wide as the grouped 3x3, 3x3 projection shortcuts from
-    stage 2 on, dropout before the classifier.
+    stage 2 on, dropout before the classifier; the stem pools as the authors' Caffe
+    model (unpadded 3x3/2, rounding up). Computes the function of timm's
+    `legacy_senet154`.
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
@@ -476,7 +544,8 @@ def SENet154(
     """
     check_rate(dropout_rate, "dropout_rate")
     net = _Net(BLOCKS[152], V1_5, cardinality=64, width_per_group=4, deep_stem=True,
-               projection_kernel_after_stage1=3, first_width_divisor=2, head_dropout=dropout_rate)
+               projection_kernel_after_stage1=3, first_width_divisor=2, head_dropout=dropout_rate,
+               ceil_mode_pool=True)
     return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
                    classifier_activation, name or "senet154")
 
