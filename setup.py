@@ -7,6 +7,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["keras_archs", "keras_archs.*"]),
+    # decode_predictions reads the ImageNet class index offline.
+    package_data={"keras_archs": ["imagenet_class_index.json"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.20",
@@ -17,7 +19,7 @@ setup(
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; training writes its logs
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx", "safetensors"],
+        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx", "safetensors", "huggingface_hub"],
         "litert": ["ai-edge-litert"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],
         "tools": ["matplotlib"],
@@ -27,6 +29,8 @@ setup(
         # keras_archs.convert: PyTorch reference checkpoints, and the parity suite that builds
         # the references (tests_convert).
         "convert": ["torch", "torchvision", "timm", "safetensors"],
+        # timm's pretrained weights (safetensors from the Hugging Face Hub) without torch.
+        "hub": ["huggingface_hub", "safetensors"],
     },
     entry_points={
         "console_scripts": [

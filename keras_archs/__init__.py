@@ -9,7 +9,7 @@
 from keras_archs.models import *  # noqa: F401,F403
 from keras_archs.models import __all__ as _model_constructors
 from keras_archs.features import feature_extractor, feature_info
-from keras_archs.preprocessing import preprocess_input
+from keras_archs.preprocessing import decode_predictions, preprocess_input
 from keras_archs.profile import profile
 from keras_archs.registry import get_model, list_models, model_info, register_model
 
@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_model_constructors,
+    "decode_predictions",
     "feature_extractor",
     "feature_info",
     "get_model",

@@ -9,6 +9,7 @@ Every architecture registers its public constructor under one or more lowercase 
 import dataclasses
 import difflib
 import fnmatch
+import inspect
 import re
 import types
 from typing import Any, Callable, Mapping, Optional, Tuple
@@ -17,6 +18,7 @@ __all__ = [
     "InputSpec",
     "ModelInfo",
     "Paper",
+    "PretrainedWeights",
     "Reference",
     "TorchReference",
     "get_model",
@@ -27,6 +29,18 @@ __all__ = [
 
 TORCH_LIBRARIES = ("torchvision", "timm")
 PREPROCESSING_MODES = ("caffe", "tf", "torch", "lenet", "unit", "raw")
+WEIGHT_SOURCES = ("keras", *TORCH_LIBRARIES)
+# What a checkpoint's input takes: a registry mode, or "mean_std", `(pixels / 255 - mean) / std`
+# with the entry's own mean and std, for a published normalization that is no Keras mode
+# (e.g. timm's DPNs).
+WEIGHTS_PREPROCESSING = (*PREPROCESSING_MODES, "mean_std")
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
+# torchvision's ImageNet normalization, which is also keras' "torch" preprocessing mode.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# torchvision's code is BSD-3-Clause; its README ("Pre-trained Model License") adds that the
+# weights may carry terms of the data they were trained on (ImageNet's are non-commercial).
+TORCHVISION_LICENSE = "BSD-3-Clause (torchvision); may carry ImageNet's terms (torchvision README)"
 
 # The names of `keras_archs.training.presets.PRESETS`, kept here so that `register_model` can
 # refuse a misspelt preset at import time without importing training (imports flow layers <-
@@ -146,6 +160,204 @@ class TorchReference:
         return f"torchvision.models.{self.constructor}({', '.join(options)})"
 
 
+_MD5_OR_SHA256 = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# torch.hub's rule for the hash in a checkpoint's file name (`HASH_REGEX`): the hex digits
+# between the first "-" followed by them and a ".", e.g. "alexnet-owt-7be5be79.pth".
+_TORCH_HUB_HASH = re.compile(r"-([a-f0-9]*)\.")
+
+
+def torch_hub_hash_prefix(filename: str) -> str:
+    """The sha256 prefix torch.hub checks for a checkpoint file name ("" if it has none)."""
+    match = _TORCH_HUB_HASH.search(filename)
+    return match.group(1) if match else ""
+
+
+def _triple(value, argument):
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 3 or not all(
+        isinstance(item, (int, float)) and not isinstance(item, bool) for item in value
+    ):
+        raise ValueError(f"{argument} must be None or three numbers (R, G, B). Received: {argument}={value!r}")
+    return tuple(float(item) for item in value)
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedWeights:
+    """One published ImageNet checkpoint a registered model loads.
+
+    `weights="imagenet"` loads the first entry of the model's `weights`; `weights=<tag>`
+    (e.g. `"torchvision.IMAGENET1K_V1"`) any of them. keras_archs.weights downloads and
+    caches the files.
+
+    Attributes:
+        source: "keras" (the keras.applications file itself, loaded as keras.applications
+            loads it), "torchvision" (a `.pth` state dict converted by keras_archs.convert;
+            needs torch) or "timm" (a safetensors file on the Hugging Face Hub, converted;
+            no torch needed).
+        checkpoint: the checkpoint's name at its source: the keras.applications
+            constructor ("VGG16"), torchvision's weights enum ("VGG16_Weights.IMAGENET1K_V1",
+            what `torchvision.models.get_weight` takes) or timm's pretrained name
+            ("vgg16.tv_in1k", one of `timm.list_pretrained()`).
+        url: where the file is (keras: the file with the classifier; torchvision).
+        file_hash: keras: the md5 (or sha256) keras.applications passes to `get_file`;
+            torchvision: the sha256 prefix in the file name, which torch.hub checks; timm:
+            the file's sha256, or "" to check the sha256 the Hub publishes for it (the
+            ETag of its LFS object).
+        url_no_top: keras: the file without the classifier (`include_top=False`).
+        file_hash_no_top: keras: its md5 (or sha256).
+        hub_id: timm: the Hugging Face repository; default "timm/<checkpoint>".
+        filename: timm: the file in that repository (safetensors only: no pickle).
+        license: the license the weights are published under (SPDX identifier where one
+            applies, plus the terms the source attaches).
+        top1: ImageNet-1k validation top-1 accuracy (%) the source publishes.
+        top1_source: where `top1` is published.
+        preprocessing: what the model takes with these weights: a registry preprocessing
+            mode, or "mean_std" (`(pixels / 255 - mean) / std` with this entry's mean and
+            std); `keras_archs.preprocess_input(x, model=NAME)` applies it.
+        resize_size: the published evaluation transform resizes the shorter side to this
+            (None: the source publishes none).
+        crop_size: and then center-crops this square; the input side with the classifier.
+        interpolation: the resize's interpolation ("bilinear", "bicubic" or "nearest").
+        mean: the published per-channel mean of [0, 1] RGB pixels (None where the source
+            publishes a Keras preprocessing mode instead, as keras.applications does).
+        std: the matching standard deviation.
+        note: anything above that differs from what the source's documentation suggests,
+            and why.
+    """
+
+    source: str
+    checkpoint: str
+    url: str = ""
+    file_hash: str = ""
+    url_no_top: str = ""
+    file_hash_no_top: str = ""
+    hub_id: str = ""
+    filename: str = ""
+    license: str = ""
+    top1: Optional[float] = None
+    top1_source: str = ""
+    preprocessing: str = "torch"
+    resize_size: Optional[int] = None
+    crop_size: int = 224
+    interpolation: str = "bilinear"
+    mean: Optional[Tuple[float, float, float]] = None
+    std: Optional[Tuple[float, float, float]] = None
+    note: str = ""
+
+    def __post_init__(self):
+        if self.source not in WEIGHT_SOURCES:
+            raise ValueError(f"source must be one of {WEIGHT_SOURCES}. Received: source={self.source!r}")
+        if not isinstance(self.checkpoint, str) or not self.checkpoint:
+            raise ValueError(f"checkpoint must be a non-empty string. Received: checkpoint={self.checkpoint!r}")
+        if self.preprocessing not in WEIGHTS_PREPROCESSING:
+            raise ValueError(
+                f"preprocessing must be one of {WEIGHTS_PREPROCESSING}. Received: preprocessing={self.preprocessing!r}"
+            )
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(
+                f"interpolation must be one of {INTERPOLATIONS}. Received: interpolation={self.interpolation!r}"
+            )
+        if self.top1 is not None and not (isinstance(self.top1, (int, float)) and 0 < self.top1 <= 100):
+            raise ValueError(f"top1 must be None or a percentage in (0, 100]. Received: top1={self.top1!r}")
+        object.__setattr__(self, "mean", _triple(self.mean, "mean"))
+        object.__setattr__(self, "std", _triple(self.std, "std"))
+        if self.preprocessing == "mean_std" and (self.mean is None or self.std is None):
+            raise ValueError(
+                f"preprocessing='mean_std' normalizes with the entry's mean and std. Received: mean={self.mean!r}, "
+                f"std={self.std!r}"
+            )
+        getattr(self, f"_check_{self.source}")()
+
+    def _check_keras(self):
+        for url, file_hash, suffix in (("url", "file_hash", ""), ("url_no_top", "file_hash_no_top", "_no_top")):
+            if not getattr(self, url).startswith(("https://", "http://")) or not getattr(self, url).endswith(".h5"):
+                raise ValueError(f"A keras entry needs the .h5 file's {url}. Received: {url}={getattr(self, url)!r}")
+            if not _MD5_OR_SHA256.fullmatch(getattr(self, file_hash)):
+                raise ValueError(
+                    f"A keras entry needs the md5 or sha256 keras.applications checks{suffix.replace('_', ' ')}. "
+                    f"Received: {file_hash}={getattr(self, file_hash)!r}"
+                )
+
+    def _check_torchvision(self):
+        if not self.url.startswith(("https://", "http://")) or not self.url.endswith(".pth"):
+            raise ValueError(f"A torchvision entry needs the .pth file's url. Received: url={self.url!r}")
+        prefix = torch_hub_hash_prefix(self.file_name)
+        if not prefix or self.file_hash != prefix:
+            raise ValueError(
+                "A torchvision entry's file_hash is the sha256 prefix in its file name "
+                f"({prefix!r} in {self.file_name!r}). Received: file_hash={self.file_hash!r}"
+            )
+        if "_Weights." not in self.checkpoint:
+            raise ValueError(
+                "A torchvision entry's checkpoint is its weights enum, e.g. 'VGG16_Weights.IMAGENET1K_V1'. "
+                f"Received: checkpoint={self.checkpoint!r}"
+            )
+
+    def _check_timm(self):
+        if "." not in self.checkpoint:
+            raise ValueError(
+                "A timm entry's checkpoint is its pretrained name, e.g. 'vgg16.tv_in1k'. "
+                f"Received: checkpoint={self.checkpoint!r}"
+            )
+        object.__setattr__(self, "hub_id", self.hub_id or f"timm/{self.checkpoint}")
+        object.__setattr__(self, "filename", self.filename or "model.safetensors")
+        if not self.filename.endswith(".safetensors"):
+            raise ValueError(
+                f"A timm entry loads a .safetensors file (no pickle). Received: filename={self.filename!r}"
+            )
+        if self.file_hash and not _SHA256.fullmatch(self.file_hash):
+            raise ValueError(f"A timm entry's file_hash is a sha256 or \"\". Received: file_hash={self.file_hash!r}")
+
+    @classmethod
+    def from_torchvision(cls, checkpoint, url, top1, **overrides):
+        """A torchvision entry with torchvision's common facts; `overrides` set what differs.
+
+        The common facts: the hash is the prefix in the file name, torchvision's license,
+        its ImageNet evaluation transform (resize 256, center crop 224, bilinear, ImageNet
+        mean/std: the "torch" preprocessing mode), top-1 from the weights' meta.
+
+        Args:
+            checkpoint: the weights enum, e.g. "VGG16_Weights.IMAGENET1K_V1".
+            url: the enum's `url`.
+            top1: its `meta["_metrics"]["ImageNet-1K"]["acc@1"]`.
+            **overrides: other `PretrainedWeights` fields.
+        """
+        options = {
+            "file_hash": torch_hub_hash_prefix(url.rsplit("/", 1)[-1]),
+            "license": TORCHVISION_LICENSE,
+            "top1_source": f"torchvision 0.29.1 {checkpoint} meta (acc@1)",
+            "preprocessing": "torch",
+            "resize_size": 256,
+            "crop_size": 224,
+            "interpolation": "bilinear",
+            "mean": IMAGENET_MEAN,
+            "std": IMAGENET_STD,
+            **overrides,
+        }
+        return cls(source="torchvision", checkpoint=checkpoint, url=url, top1=top1, **options)
+
+    @property
+    def tag(self) -> str:
+        """The name that selects this entry: `weights=<tag>` (e.g. "torchvision.IMAGENET1K_V1")."""
+        if self.source == "keras":
+            return "keras"
+        return f"{self.source}.{self.checkpoint.split('.', 1)[1]}"
+
+    @property
+    def file_name(self) -> str:
+        """The name of the file downloaded (with the classifier, for keras)."""
+        if self.source == "timm":
+            return self.filename
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def file_name_no_top(self) -> str:
+        """keras: the name of the file without the classifier."""
+        return self.url_no_top.rsplit("/", 1)[-1]
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
     """Everything the registry knows about one registered name.
@@ -157,6 +369,8 @@ class ModelInfo:
             recipe (for models designed for CIFAR, the same as `preset`); None where it has
             none.
         torch_reference: the torchvision or timm model this one equals, or None.
+        weights: the published checkpoints it loads (`weights="imagenet"`: the first);
+            empty where there is none.
     """
 
     name: str
@@ -171,6 +385,7 @@ class ModelInfo:
     cifar_preset: Optional[str] = None
     twin: Optional[str] = None
     torch_reference: Optional[TorchReference] = None
+    weights: Tuple[PretrainedWeights, ...] = ()
 
     @property
     def input_shape(self) -> Tuple[int, int, int]:
@@ -204,6 +419,7 @@ def register_model(
     defaults: Optional[Mapping[str, Any]] = None,
     twin: Optional[str] = None,
     torch_reference: Optional[TorchReference] = None,
+    weights: Optional[Tuple[PretrainedWeights, ...]] = None,
 ):
     """Registers a public constructor under `name`; use as a decorator (stackable).
 
@@ -223,10 +439,15 @@ def register_model(
         defaults: constructor options this name fixes.
         twin: the `keras.applications` constructor this model matches weight for weight.
         torch_reference: the torchvision/timm model this one computes the same function as.
+        weights: the published checkpoints the model loads, the default ("imagenet")
+            first, or None. A "keras" entry needs `twin` (the file is the twin's); a
+            "torchvision"/"timm" entry needs a `torch_reference` of that library whose
+            `model_kwargs` this name builds by default (the converted weights fit the
+            default build).
 
     Raises:
-        ValueError: for a duplicate or malformed name, an unknown preprocessing mode or an
-            unknown preset name.
+        ValueError: for a duplicate or malformed name, an unknown preprocessing mode, an
+            unknown preset name, or weights entries that do not fit the model.
     """
     if not isinstance(name, str) or not name or name != name.lower() or " " in name:
         raise ValueError(f"Registry names are non-empty lowercase strings. Received: name={name!r}")
@@ -243,8 +464,10 @@ def register_model(
             f"cifar_preset must be one of {PRESET_NAMES} or None. Received: cifar_preset={cifar_preset!r}"
         )
     frozen_defaults = types.MappingProxyType(dict(defaults or {}))
+    entries = _check_weight_entries(weights, twin, torch_reference)
 
     def decorator(constructor):
+        _check_converted_form(name, entries, torch_reference, frozen_defaults, constructor)
         _REGISTRY[name] = ModelInfo(
             name=name,
             constructor=constructor,
@@ -258,17 +481,72 @@ def register_model(
             cifar_preset=cifar_preset,
             twin=twin,
             torch_reference=torch_reference,
+            weights=entries,
         )
         return constructor
 
     return decorator
 
 
-def list_models(pattern: str = "*"):
-    """Sorted registry names matching a shell-style pattern, e.g. `"vgg1*"`."""
+def _check_weight_entries(weights, twin, torch_reference):
+    """`weights` as a tuple of entries, each checked against the model's twin and reference."""
+    if weights is None:
+        return ()
+    if not isinstance(weights, (tuple, list)) or not weights or not all(
+        isinstance(entry, PretrainedWeights) for entry in weights
+    ):
+        raise ValueError(
+            f"weights must be None or a non-empty tuple of PretrainedWeights. Received: weights={weights!r}"
+        )
+    tags = [entry.tag for entry in weights]
+    if len(set(tags)) != len(tags):
+        raise ValueError(f"Each weights entry needs its own tag. Received: weights with tags {tags}")
+    for entry in weights:
+        if entry.source == "keras" and entry.checkpoint != twin:
+            raise ValueError(
+                "A keras weights entry is the file of the model's keras.applications twin. "
+                f"Received: checkpoint={entry.checkpoint!r} with twin={twin!r}"
+            )
+        if entry.source in TORCH_LIBRARIES and (torch_reference is None or torch_reference.library != entry.source):
+            library = torch_reference.library if torch_reference else None
+            raise ValueError(
+                f"A {entry.source} weights entry is converted through the model's {entry.source} torch_reference. "
+                f"Received: checkpoint={entry.checkpoint!r} with a torch_reference of library {library!r}"
+            )
+    return tuple(weights)
+
+
+def _check_converted_form(name, entries, torch_reference, defaults, constructor):
+    """Refuses converted weights for a name whose default build is not the reference's form."""
+    if torch_reference is None or not any(entry.source in TORCH_LIBRARIES for entry in entries):
+        return
+    parameters = inspect.signature(constructor).parameters
+    for option, value in torch_reference.model_kwargs.items():
+        default = defaults.get(option, parameters[option].default if option in parameters else inspect.Parameter.empty)
+        if default != value:
+            raise ValueError(
+                f"Converted weights load into {name!r} as it builds by default, but the reference's form needs "
+                f"{option}={value!r} (register them under a name whose defaults set it). "
+                f"Received: {option}={default!r} for {name!r}"
+            )
+
+
+def list_models(pattern: str = "*", pretrained: bool = False):
+    """Sorted registry names matching a shell-style pattern, e.g. `"vgg1*"`.
+
+    Args:
+        pattern: shell-style pattern (`fnmatch`).
+        pretrained: only the models with published weights (`model_info(name).weights`).
+    """
     if not isinstance(pattern, str):
         raise TypeError(f"pattern must be a string. Received: pattern={pattern!r}")
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True or False. Received: pretrained={pretrained!r}")
+    return sorted(
+        name
+        for name, info in _REGISTRY.items()
+        if fnmatch.fnmatchcase(name, pattern) and (info.weights or not pretrained)
+    )
 
 
 def _normalized(text):

@@ -133,7 +133,7 @@ def _bad_arguments(name):
         ("classes", {"classes": 0}),
         ("pooling", {"include_top": False, "pooling": "median"}),
         ("weights", {"weights": "/no/such/dir/model.weights.h5"}),
-        ("weights", {"weights": "imagenet"}),
+        ("weights", {"weights": "imagenet", "classes": 10}),
         ("classifier_activation", {"classifier_activation": "no_such_activation"}),
         ("input_tensor", {"input_tensor": np.zeros((1, 64, 64, 3))}),
         ("include_top", {"include_top": "yes"}),

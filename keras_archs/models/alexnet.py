@@ -24,7 +24,7 @@ from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["AlexNet"]
 
@@ -133,6 +133,10 @@ def _features(x, variant):
     preprocessing="torch",
     preset="alexnet",
     torch_reference=TorchReference(library="torchvision", constructor="alexnet", mapping="alexnet"),
+    # torchvision.models.get_weight("AlexNet_Weights.IMAGENET1K_V1"): url and acc@1.
+    weights=(PretrainedWeights.from_torchvision(
+        "AlexNet_Weights.IMAGENET1K_V1", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", 56.522,
+    ),),
 )
 def AlexNet(
     include_top=True,
@@ -188,4 +192,5 @@ def AlexNet(
         classes=classes,
         classifier_activation=classifier_activation,
         name=name or ("alexnet_paper" if variant == "paper" else "alexnet"),
+        registry_name="alexnet_paper" if variant == "paper" else "alexnet",
     )

@@ -12,6 +12,7 @@ import os
 import keras
 
 from keras_archs.layers.heads import POOLING_CHOICES, pool_features
+from keras_archs.registry import WEIGHT_SOURCES
 
 __all__ = [
     "append_to_docstring",
@@ -67,23 +68,28 @@ def check_choice(value, choices, argument):
         raise ValueError(f"{argument} must be one of {tuple(choices)}. Received: {argument}={value!r}")
 
 
+def _names_pretrained(weights):
+    """Whether `weights` names published weights ("imagenet" or a tag like "keras") rather than a file."""
+    return (
+        isinstance(weights, str)
+        and not weights.endswith(WEIGHT_SUFFIXES)
+        and (weights == "imagenet" or weights.partition(".")[0] in WEIGHT_SOURCES)
+    )
+
+
 def _check_weights(weights):
-    if weights is None:
+    """Checks a weights file argument (`build_model` checks published weights with their entry)."""
+    if weights is None or _names_pretrained(weights):
         return
-    if weights == "imagenet":
-        raise ValueError(
-            "No pretrained 'imagenet' weights are available for this model yet; pass "
-            "weights=None or the path of a .weights.h5 or .keras file. "
-            f"Received: weights={weights!r}"
-        )
     if not isinstance(weights, (str, os.PathLike)):
         raise ValueError(
-            f"weights must be None or a path to a weights file. Received: weights={weights!r}"
+            "weights must be None, 'imagenet' or a path to a weights file. "
+            f"Received: weights={weights!r}"
         )
     path = os.fspath(weights)
     if not path.endswith(WEIGHT_SUFFIXES):
         raise ValueError(
-            f"weights must be a file ending in one of {WEIGHT_SUFFIXES}. Received: weights={weights!r}"
+            f"weights must be 'imagenet' or a file ending in one of {WEIGHT_SUFFIXES}. Received: weights={weights!r}"
         )
     if not os.path.isfile(path):
         raise ValueError(f"The weights file does not exist. Received: weights={weights!r}")
@@ -176,6 +182,7 @@ def build_model(
     classes,
     classifier_activation,
     name,
+    registry_name=None,
 ):
     """Validates the common arguments, then builds `keras.Model(input, head(features(input)))`.
 
@@ -190,8 +197,11 @@ def build_model(
             the class scores; used when `include_top=True`.
         input_spec: the architecture's `keras_archs.registry.InputSpec`.
         include_top: whether to add the classifier head.
-        weights: None (random initialization) or the path of a `.weights.h5` or `.keras`
-            file to load.
+        weights: None (random initialization), "imagenet" (the registry's default
+            published checkpoint for `registry_name`, as keras.applications loads its own:
+            1000 classes and the default input with the top, RGB input), a checkpoint's
+            tag (e.g. "torchvision.IMAGENET1K_V1"; see `keras_archs.model_info(name).weights`),
+            or the path of a `.weights.h5` or `.keras` file to load.
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: optional (height, width, channels); defaults to the paper's input with
             `include_top=True` and to (None, None, channels) without.
@@ -200,6 +210,9 @@ def build_model(
         classes: number of classes of the head.
         classifier_activation: activation of the head's output; None returns logits.
         name: model name.
+        registry_name: the registry name of the configuration being built, under which
+            `weights="imagenet"` finds its checkpoints; default `name` (each constructor
+            names its model after its registry entry unless told otherwise).
 
     Returns:
         A `keras.Model`.
@@ -207,6 +220,10 @@ def build_model(
     Raises:
         ValueError: naming the argument and the received value, before any layer is built;
             also when `keras.config.image_data_format()` is not "channels_last".
+        ImportError: when published weights need a package that is missing (before any
+            layer is built or file downloaded).
+        OSError: when published weights cannot be downloaded (the message says which file
+            to put where).
     """
     _check_image_data_format()
     if not isinstance(include_top, bool):
@@ -218,6 +235,21 @@ def build_model(
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string. Received: name={name!r}")
     shape = _resolve_input_shape(input_shape, input_tensor, input_spec, include_top)
+    weights_module = None
+    if _names_pretrained(weights):
+        # keras_archs.weights sits above the models in the import order (it reads the registry
+        # that the model modules fill, and converts through keras_archs.convert, which builds
+        # models): imported here, when published weights are asked for, it keeps that order and
+        # keeps the download code out of every other build.
+        from keras_archs import weights as weights_module  # noqa: PLC0415
+
+        registry_name = registry_name or name
+        entry = weights_module.select(registry_name, weights)
+        weights_module.check_arguments(
+            entry, include_top=include_top, classes=classes, classifier_activation=classifier_activation,
+            shape=shape, default_shape=input_spec.default_shape,
+        )
+        weights_module.check_requirements(registry_name, entry)
 
     if input_tensor is None:
         inputs = x = keras.Input(shape=shape, name="input_layer")
@@ -234,6 +266,10 @@ def build_model(
     else:
         outputs = pool_features(x, pooling)
     model = keras.Model(inputs, outputs, name=name)
-    if weights is not None:
+    if weights_module is not None:
+        model.load_weights(weights_module.weights_file(
+            registry_name, weights, include_top=include_top, auxiliary=bool(auxiliary_outputs)
+        ))
+    elif weights is not None:
         model.load_weights(os.fspath(weights))
     return model

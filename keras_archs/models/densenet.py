@@ -35,7 +35,7 @@ import keras
 from keras_archs.layers.dense import dense_block, post_activation, transition
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201", "DenseNet264", "DenseNetCIFAR"]
 
@@ -52,6 +52,44 @@ IMAGENET_INPUT = InputSpec(default_size=224, min_size=32)
 CIFAR_INPUT = InputSpec(default_size=32, min_size=4)
 # keras.applications DenseNet's BatchNormalization (momentum 0.99 is Keras' default).
 BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/densenet"
+# The keras.applications files: md5 with and without the top, as keras/src/applications/
+# densenet.py passes them to get_file (tests/test_weights.py compares them with keras'
+# source). The DenseNet authors released their models under BSD-3-Clause, the license
+# Keras' own hub copies carry; top-1 from keras.io.
+KERAS_HASHES = {
+    121: ("9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738", 75.0),
+    169: ("d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b", 76.2),
+    201: ("1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1", 77.3),
+}
+# torchvision's IMAGENET1K_V1 weights (url and acc@1 of torchvision.models.get_weight;
+# tests_convert/test_weights_sources.py compares them): (file, top-1) by depth.
+TORCHVISION_CHECKPOINTS = {
+    121: ("densenet121-a639ec97.pth", 74.434),
+    161: ("densenet161-8d451a50.pth", 77.138),
+    169: ("densenet169-b2777c0a.pth", 75.6),
+    201: ("densenet201-c1103571.pth", 76.896),
+}
+
+
+def _weights(depth):
+    """The checkpoints of `densenet{depth}`: the keras.applications file first, then torchvision's."""
+    entries = []
+    if depth in KERAS_HASHES:
+        file_hash, file_hash_no_top, top1 = KERAS_HASHES[depth]
+        entries.append(PretrainedWeights(
+            source="keras", checkpoint=f"DenseNet{depth}",
+            url=f"{_KERAS_WEIGHTS}/densenet{depth}_weights_tf_dim_ordering_tf_kernels.h5", file_hash=file_hash,
+            url_no_top=f"{_KERAS_WEIGHTS}/densenet{depth}_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            file_hash_no_top=file_hash_no_top, license="BSD-3-Clause (the DenseNet authors' release)", top1=top1,
+            top1_source="keras.io/api/applications", preprocessing="torch",
+        ))
+    if depth in TORCHVISION_CHECKPOINTS:
+        file_name, top1 = TORCHVISION_CHECKPOINTS[depth]
+        entries.append(PretrainedWeights.from_torchvision(
+            f"DenseNet{depth}_Weights.IMAGENET1K_V1", f"https://download.pytorch.org/models/{file_name}", top1
+        ))
+    return tuple(entries) or None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +127,7 @@ def _stem(x, config):
 
 def _densenet(
     config, compression, bottleneck, dropout_rate, include_top, weights, input_tensor, input_shape,
-    pooling, classes, classifier_activation, name, input_spec,
+    pooling, classes, classifier_activation, name, input_spec, registry_name=None,
 ):
     if isinstance(compression, bool) or not isinstance(compression, numbers.Real) or not 0 < compression <= 1:
         raise ValueError(f"compression must be a number in (0, 1]. Received: compression={compression!r}")
@@ -119,6 +157,7 @@ def _densenet(
         classes=classes,
         classifier_activation=classifier_activation,
         name=name,
+        registry_name=registry_name,
     )
 
 
@@ -127,6 +166,7 @@ def _imagenet(depth, compression, dropout_rate, include_top, weights, input_tens
     return _densenet(
         IMAGENET_CONFIGS[depth], compression, True, dropout_rate, include_top, weights, input_tensor,
         input_shape, pooling, classes, classifier_activation, name or f"densenet{depth}", IMAGENET_INPUT,
+        registry_name=f"densenet{depth}",
     )
 
 
@@ -152,6 +192,7 @@ def _register_imagenet(depth, params, source, gmacs=None, top1=None, twin=None, 
         cifar_preset="densenet_cifar",
         twin=twin,
         torch_reference=torch_reference,
+        weights=_weights(depth),
     )
 
 

@@ -43,7 +43,7 @@ from keras_archs.layers.inception import (
 )
 from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["GoogLeNet"]
 
@@ -159,6 +159,16 @@ def _features(x, variant, aux_heads):
         library="torchvision", constructor="googlenet", mapping="googlenet",
         kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3, auxiliary=("aux1.", "aux2."),
     ),
+    # torchvision.models.get_weight("GoogLeNet_Weights.IMAGENET1K_V1"): url, acc@1, transform.
+    weights=(PretrainedWeights.from_torchvision(
+        "GoogLeNet_Weights.IMAGENET1K_V1", "https://download.pytorch.org/models/googlenet-1378be20.pth", 69.778,
+        preprocessing="tf",
+        note=(
+            "torchvision builds googlenet(weights=...) with transform_input=True, which maps its ImageNet-"
+            "normalized input to (pixel - 0.5) / 0.5: our model, which has no such layer, takes that (the 'tf' "
+            "mode) after the published transform's resize and crop."
+        ),
+    ),),
 )
 def GoogLeNet(
     include_top=True,
@@ -228,4 +238,6 @@ def GoogLeNet(
         classes=classes,
         classifier_activation=classifier_activation,
         name=name or "googlenet",
+        # Only torchvision's form is registered (and has weights).
+        registry_name="googlenet" if variant == "torchvision" else "googlenet_paper",
     )

@@ -21,7 +21,7 @@ from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.mobile import shuffle_unit, shuffle_unit_v2
 from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.models.base import build_model, check_choice
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["ShuffleNet", "ShuffleNetV2"]
 
@@ -70,11 +70,11 @@ def _stem_layers(x, filters):
 
 
 def _build(features, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-           name):
+           name, registry_name=None):
     return build_model(
         features=features, head=classifier_head, input_spec=INPUT_SPEC, include_top=include_top,
         weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name or registry_name, registry_name=registry_name,
     )
 
 
@@ -167,8 +167,20 @@ def ShuffleNet(
                   classifier_activation, name or f"shufflenet_g{groups}")
 
 
+# torchvision's IMAGENET1K_V1 weights (url and acc@1 of torchvision.models.get_weight;
+# tests_convert/test_weights_sources.py compares them), by width. The 1.5x and 2.0x were
+# trained later by torchvision and are evaluated after a resize to 232, not 256.
+TORCHVISION_CHECKPOINTS = {
+    "0.5": ("ShuffleNet_V2_X0_5_Weights.IMAGENET1K_V1", "shufflenetv2_x0.5-f707e7126e.pth", 256),
+    "1.0": ("ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1", "shufflenetv2_x1-5666bf0f80.pth", 256),
+    "1.5": ("ShuffleNet_V2_X1_5_Weights.IMAGENET1K_V1", "shufflenetv2_x1_5-3c479a10.pth", 232),
+    "2.0": ("ShuffleNet_V2_X2_0_Weights.IMAGENET1K_V1", "shufflenetv2_x2_0-8be3c8ee.pth", 232),
+}
+
+
 def _register_v2(width, params, gmacs, top1):
     suffix = width.replace(".", "_")
+    checkpoint, file_name, resize_size = TORCHVISION_CHECKPOINTS[width]
     return register_model(
         f"shufflenet_v2_x{suffix}",
         family="shufflenet",
@@ -185,6 +197,10 @@ def _register_v2(width, params, gmacs, top1):
         torch_reference=TorchReference(
             library="torchvision", constructor=f"shufflenet_v2_x{suffix}", mapping="shufflenet"
         ),
+        # torchvision publishes the same acc@1 for the checkpoint as the reference top-1 above.
+        weights=(PretrainedWeights.from_torchvision(
+            checkpoint, f"https://download.pytorch.org/models/{file_name}", top1, resize_size=resize_size,
+        ),),
     )
 
 
@@ -217,4 +233,4 @@ def ShuffleNetV2(
         return conv_bn_act(x, last_filters, 1, name="conv5", **_BN)
 
     return _build(features, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"shufflenet_v2_x{width.replace('.', '_')}")
+                  classifier_activation, name, f"shufflenet_v2_x{width.replace('.', '_')}")

@@ -21,7 +21,7 @@ from keras_archs.layers.heads import conv_classifier_head
 from keras_archs.layers.mobile import fire_module
 from keras_archs.layers.padding import max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["SqueezeNet"]
 
@@ -73,7 +73,8 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
     return build_model(
         features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name or f"squeezenet{version}",
+        registry_name=f"squeezenet{version}",
     )
 
 
@@ -86,6 +87,10 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
                         top1=58.092, top1_source="TV squeezenet1_0"),
     preprocessing="torch",
     torch_reference=TorchReference(library="torchvision", constructor="squeezenet1_0", mapping="squeezenet"),
+    # torchvision.models.get_weight("SqueezeNet1_0_Weights.IMAGENET1K_V1"): url and acc@1.
+    weights=(PretrainedWeights.from_torchvision(
+        "SqueezeNet1_0_Weights.IMAGENET1K_V1", "https://download.pytorch.org/models/squeezenet1_0-b66bff10.pth", 58.092,
+    ),),
     # Iandola 2016 leaves its training settings to the Caffe solver files it released.
     preset="modern",
 )
@@ -98,6 +103,10 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
                         top1=58.178, top1_source="TV squeezenet1_1"),
     preprocessing="torch",
     torch_reference=TorchReference(library="torchvision", constructor="squeezenet1_1", mapping="squeezenet"),
+    # torchvision.models.get_weight("SqueezeNet1_1_Weights.IMAGENET1K_V1"): url and acc@1.
+    weights=(PretrainedWeights.from_torchvision(
+        "SqueezeNet1_1_Weights.IMAGENET1K_V1", "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth", 58.178,
+    ),),
     preset="modern",
     defaults={"version": "1_1"},
 )
@@ -118,4 +127,4 @@ def SqueezeNet(
         A `keras.Model`.
     """
     return _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                       classifier_activation, name or f"squeezenet{version}")
+                       classifier_activation, name)

@@ -19,7 +19,7 @@ import keras
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19"]
 
@@ -40,6 +40,51 @@ CONVS_PER_BLOCK = {
     "D": (2, 2, 3, 3, 3),
     "E": (2, 2, 4, 4, 4),
 }
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
+# The keras.applications files (keras/src/applications/vgg16.py, vgg19.py: the URLs and the
+# md5 hashes its get_file calls pass; tests/test_weights.py compares them with keras' source).
+# Keras converted the VGG authors' release, which is under CC BY 4.0; top-1 from keras.io.
+KERAS_CHECKPOINTS = {
+    "vgg16": PretrainedWeights(
+        source="keras", checkpoint="VGG16",
+        url=f"{_KERAS_WEIGHTS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        file_hash="64373286793e3c8b2b4e3219cbf3544b",
+        url_no_top=f"{_KERAS_WEIGHTS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        file_hash_no_top="6d6bbae143d832006294945121d1f1fc",
+        license="CC-BY-4.0 (the VGG authors' release)", top1=71.3, top1_source="keras.io/api/applications",
+        preprocessing="caffe",
+    ),
+    "vgg19": PretrainedWeights(
+        source="keras", checkpoint="VGG19",
+        url=f"{_KERAS_WEIGHTS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+        file_hash="cbe5617147190e668d6c5d5026f83318",
+        url_no_top=f"{_KERAS_WEIGHTS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        file_hash_no_top="253f8cb515780f3b799900260a226db6",
+        license="CC-BY-4.0 (the VGG authors' release)", top1=71.3, top1_source="keras.io/api/applications",
+        preprocessing="caffe",
+    ),
+}
+# torchvision's IMAGENET1K_V1 weights (url and acc@1 of torchvision.models.get_weight;
+# tests_convert/test_weights_sources.py compares them): (file, top-1) by registry name.
+TORCHVISION_CHECKPOINTS = {
+    "vgg11": ("vgg11-8a719046.pth", 69.02),
+    "vgg11_bn": ("vgg11_bn-6002323d.pth", 70.37),
+    "vgg13": ("vgg13-19584684.pth", 69.928),
+    "vgg13_bn": ("vgg13_bn-abd245e5.pth", 71.586),
+    "vgg16": ("vgg16-397923af.pth", 71.592),
+    "vgg16_bn": ("vgg16_bn-6c64b313.pth", 73.36),
+    "vgg19": ("vgg19-dcbb9e9d.pth", 72.376),
+    "vgg19_bn": ("vgg19_bn-c79401a0.pth", 74.218),
+}
+
+
+def _weights(name):
+    """`name`'s checkpoints: the keras.applications file first for the twins, then torchvision's."""
+    file_name, top1 = TORCHVISION_CHECKPOINTS[name]
+    torchvision = PretrainedWeights.from_torchvision(
+        f"{name.upper()}_Weights.IMAGENET1K_V1", f"https://download.pytorch.org/models/{file_name}", top1
+    )
+    return (KERAS_CHECKPOINTS[name], torchvision) if name in KERAS_CHECKPOINTS else (torchvision,)
 
 
 def _features(x, convs_per_block, batch_norm):
@@ -62,7 +107,7 @@ def _features(x, convs_per_block, batch_norm):
 
 def _vgg(
     configuration, batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-    pooling, classes, classifier_activation, name,
+    pooling, classes, classifier_activation, name, registry_name,
 ):
     if not isinstance(batch_norm, bool):
         raise ValueError(f"batch_norm must be True or False. Received: batch_norm={batch_norm!r}")
@@ -92,7 +137,8 @@ def _vgg(
         pooling=pooling,
         classes=classes,
         classifier_activation=classifier_activation,
-        name=name,
+        name=name or registry_name,
+        registry_name=registry_name,
     )
 
 
@@ -110,6 +156,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         preset="vgg",
         twin=twin,
         torch_reference=TorchReference(library="torchvision", constructor=name, mapping="vgg"),
+        weights=_weights(name),
     )
     with_bn = register_model(
         f"{name}_bn",
@@ -121,6 +168,7 @@ def _register(name, params, bn_params, gmacs, top1=None, twin=None):
         preset="vgg",
         defaults={"batch_norm": True},
         torch_reference=TorchReference(library="torchvision", constructor=f"{name}_bn", mapping="vgg"),
+        weights=_weights(f"{name}_bn"),
     )
     return lambda constructor: with_bn(plain(constructor))
 
@@ -143,7 +191,7 @@ def VGG11(
         A `keras.Model`.
     """
     return _vgg("A", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name or ("vgg11_bn" if batch_norm else "vgg11"))
+                pooling, classes, classifier_activation, name, "vgg11_bn" if batch_norm else "vgg11")
 
 
 @_register("vgg13", 133_047_848, 133_053_736, 11.308)
@@ -156,7 +204,7 @@ def VGG13(
     Arguments as for `VGG11`.
     """
     return _vgg("B", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name or ("vgg13_bn" if batch_norm else "vgg13"))
+                pooling, classes, classifier_activation, name, "vgg13_bn" if batch_norm else "vgg13")
 
 
 @_register("vgg16", 138_357_544, 138_365_992, 15.470, top1=71.592, twin="VGG16")
@@ -169,7 +217,7 @@ def VGG16(
     Twin of `keras.applications.VGG16`. Arguments as for `VGG11`.
     """
     return _vgg("D", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name or ("vgg16_bn" if batch_norm else "vgg16"))
+                pooling, classes, classifier_activation, name, "vgg16_bn" if batch_norm else "vgg16")
 
 
 @_register("vgg19", 143_667_240, 143_678_248, 19.632, top1=72.376, twin="VGG19")
@@ -182,4 +230,4 @@ def VGG19(
     Twin of `keras.applications.VGG19`. Arguments as for `VGG11`.
     """
     return _vgg("E", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name or ("vgg19_bn" if batch_norm else "vgg19"))
+                pooling, classes, classifier_activation, name, "vgg19_bn" if batch_norm else "vgg19")
