@@ -1,4 +1,4 @@
-"""Pretrained weights against their sources, offline: torchvision's and timm's own metadata,
+"""Pretrained weights against their sources, offline: torchvision's own metadata,
 and the download -> hash check -> conversion -> cache path end to end on generated checkpoints
 served from 127.0.0.1 (real checkpoints cannot be downloaded on these machines)."""
 
@@ -13,7 +13,6 @@ import threading
 import keras
 import numpy as np
 import pytest
-import timm
 import torch
 import torchvision
 from safetensors.torch import save_file
@@ -29,7 +28,6 @@ ENTRIES = [
     for entry in keras_archs.model_info(name).weights
 ]
 TORCHVISION = [(name, entry) for name, entry in ENTRIES if entry.source == "torchvision"]
-TIMM = [(name, entry) for name, entry in ENTRIES if entry.source == "timm"]
 
 
 def _ids(pairs):
@@ -50,19 +48,6 @@ def test_torchvision_entries_are_what_torchvision_publishes(name, entry):
     reference = keras_archs.model_info(name).torch_reference
     assert torchvision.models.get_model_weights(reference.constructor) is type(published)
     assert entry.license == registry.TORCHVISION_LICENSE
-
-
-@pytest.mark.parametrize(("name", "entry"), TIMM, ids=_ids(TIMM))
-def test_timm_entries_are_what_timm_publishes(name, entry):
-    assert entry.checkpoint in timm.list_pretrained()
-    config = timm.models.get_pretrained_cfg(entry.checkpoint).to_dict()
-    assert entry.hub_id == config["hf_hub_id"]
-    assert entry.crop_size == config["input_size"][-1]
-    assert entry.resize_size == int(entry.crop_size / config["crop_pct"])  # timm's floor(size / crop_pct)
-    assert entry.interpolation == config["interpolation"]
-    assert entry.mean == pytest.approx(tuple(config["mean"])) and entry.std == pytest.approx(tuple(config["std"]))
-    assert entry.license.startswith(config["license"])
-    assert keras_archs.model_info(name).torch_reference.constructor == config["architecture"]
 
 
 def test_googlenet_weights_take_tf_scaling():
