@@ -19,7 +19,7 @@ Our layers keep keras.applications' names in every implementation: MobileNet v1
 
 import re
 
-from keras_archs.convert.core import weighted_layers
+from keras_archs.convert.core import layer_map_from_rules, weighted_layers
 
 __all__ = ["layer_map"]
 
@@ -46,25 +46,19 @@ def _stage_index(stages, block):
     raise ValueError(f"The reference has {sum(stages)} blocks; no block {block + sum(stages)}")
 
 
-def _unmatched(name, model):
-    return ValueError(f"No conversion rule names layer {name!r} of {model.name!r}")
+_V1_MODULES = {("dw", None): "conv_dw", ("dw", "_bn"): "bn1", ("pw", None): "conv_pw", ("pw", "_bn"): "bn2"}
 
 
 def _timm_mobilenet_v1(model, reference):
     stages = _TIMM_STAGES[reference.constructor]
-    fixed = {"conv1": "conv_stem", "conv1_bn": "bn1", "conv_preds": "classifier"}
-    mapping = {}
-    for layer in weighted_layers(model):
-        match = _V1_BLOCK.fullmatch(layer.name)
-        if layer.name in fixed:
-            mapping[layer.name] = fixed[layer.name]
-        elif match:
-            kind, block, bn = match.groups()
-            module = {("dw", None): "conv_dw", ("dw", "_bn"): "bn1", ("pw", None): "conv_pw", ("pw", "_bn"): "bn2"}
-            mapping[layer.name] = f"blocks.{_stage_index(stages, int(block) - 1)}.{module[kind, bn]}"
-        else:
-            raise _unmatched(layer.name, model)
-    return mapping
+
+    def block(match):
+        kind, number, bn = match.groups()
+        return f"blocks.{_stage_index(stages, int(number) - 1)}.{_V1_MODULES[kind, bn]}"
+
+    return layer_map_from_rules(model, [
+        ("conv1", "conv_stem"), ("conv1_bn", "bn1"), ("conv_preds", "classifier"), (_V1_BLOCK.pattern, block),
+    ])
 
 
 def _v3_blocks(model):
@@ -77,87 +71,73 @@ def _v3_blocks(model):
     return blocks
 
 
+_SEPARABLE = {"depthwise": "conv_dw", "depthwise_bn": "bn1", "project": "conv_pw", "project_bn": "bn2"}
+_INVERTED = {
+    "expand": "conv_pw", "expand_bn": "bn1", "depthwise": "conv_dw", "depthwise_bn": "bn2",
+    "project": "conv_pwl", "project_bn": "bn3",
+}
+_SQUEEZE = {"squeeze_excite_conv": "se.conv_reduce", "squeeze_excite_conv_1": "se.conv_expand"}
+
+
 def _timm_mobilenet_v3(model, reference):
     stages = _TIMM_STAGES[reference.constructor]
     blocks = _v3_blocks(model)
     head = f"blocks.{len(stages)}.0"
-    fixed = {
-        "conv": "conv_stem", "conv_bn": "bn1", "conv_1": f"{head}.conv", "conv_1_bn": f"{head}.bn1",
-        "conv_2": "conv_head", "logits": "classifier",
-    }
-    separable = {"depthwise": "conv_dw", "depthwise_bn": "bn1", "project": "conv_pw", "project_bn": "bn2"}
-    inverted = {
-        "expand": "conv_pw", "expand_bn": "bn1", "depthwise": "conv_dw", "depthwise_bn": "bn2",
-        "project": "conv_pwl", "project_bn": "bn3",
-    }
-    squeeze = {"squeeze_excite_conv": "se.conv_reduce", "squeeze_excite_conv_1": "se.conv_expand"}
-    mapping = {}
-    for layer in weighted_layers(model):
-        match = _V3_BLOCK.fullmatch(layer.name)
-        if layer.name in fixed:
-            mapping[layer.name] = fixed[layer.name]
-        elif match:
-            block, kind, bn = int(match.group(1) or 0), match.group(2), match.group(3) or ""
-            # timm builds a block without expansion as its depthwise-separable block.
-            modules = {**(inverted if "expand" in blocks[block] else separable), **squeeze}
-            mapping[layer.name] = f"blocks.{_stage_index(stages, block)}.{modules[kind + bn]}"
-        else:
-            raise _unmatched(layer.name, model)
-    return mapping
+
+    def block(match):
+        number, kind, bn = int(match.group(1) or 0), match.group(2), match.group(3) or ""
+        # timm builds a block without expansion as its depthwise-separable block.
+        modules = {**(_INVERTED if "expand" in blocks[number] else _SEPARABLE), **_SQUEEZE}
+        return f"blocks.{_stage_index(stages, number)}.{modules[kind + bn]}"
+
+    return layer_map_from_rules(model, [
+        ("conv", "conv_stem"), ("conv_bn", "bn1"), ("conv_1", f"{head}.conv"), ("conv_1_bn", f"{head}.bn1"),
+        ("conv_2", "conv_head"), ("logits", "classifier"), (_V3_BLOCK.pattern, block),
+    ])
 
 
 def _torchvision_mobilenet_v2(model):
     names = [layer.name for layer in weighted_layers(model)]
-    blocks = sum(name.endswith("depthwise") for name in names)
-    fixed = {
-        "Conv1": "features.0.0", "bn_Conv1": "features.0.1", "Conv_1": f"features.{blocks + 1}.0",
-        "Conv_1_bn": f"features.{blocks + 1}.1", "predictions": "classifier.1",
-    }
-    mapping = {}
-    for name in names:
-        match = _V2_BLOCK.fullmatch(name)
-        if name in fixed:
-            mapping[name] = fixed[name]
-        elif match:
-            prefix, block, kind, bn = match.groups()
-            # `conv` is [expand], depthwise (each a Conv2dNormActivation), project conv, project BN.
-            steps = ["expand", "depthwise"] if f"{prefix}expand" in names else ["depthwise"]
-            if kind == "project":
-                module = f"conv.{len(steps) + (1 if bn else 0)}"
-            else:
-                module = f"conv.{steps.index(kind)}.{1 if bn else 0}"
-            mapping[name] = f"features.{int(block or 0) + 1}.{module}"
+    last = sum(name.endswith("depthwise") for name in names) + 1
+
+    def block(match):
+        prefix, number, kind, bn = match.groups()
+        # `conv` is [expand], depthwise (each a Conv2dNormActivation), project conv, project BN.
+        steps = ["expand", "depthwise"] if f"{prefix}expand" in names else ["depthwise"]
+        if kind == "project":
+            module = f"conv.{len(steps) + (1 if bn else 0)}"
         else:
-            raise _unmatched(name, model)
-    return mapping
+            module = f"conv.{steps.index(kind)}.{1 if bn else 0}"
+        return f"features.{int(number or 0) + 1}.{module}"
+
+    return layer_map_from_rules(model, [
+        ("Conv1", "features.0.0"), ("bn_Conv1", "features.0.1"), ("Conv_1", f"features.{last}.0"),
+        ("Conv_1_bn", f"features.{last}.1"), ("predictions", "classifier.1"), (_V2_BLOCK.pattern, block),
+    ])
 
 
 def _torchvision_mobilenet_v3(model):
     blocks = _v3_blocks(model)
-    fixed = {
-        "conv": "features.0.0", "conv_bn": "features.0.1", "conv_1": f"features.{len(blocks) + 1}.0",
-        "conv_1_bn": f"features.{len(blocks) + 1}.1", "conv_2": "classifier.0", "logits": "classifier.3",
-    }
-    mapping = {}
-    for layer in weighted_layers(model):
-        match = _V3_BLOCK.fullmatch(layer.name)
-        if layer.name in fixed:
-            mapping[layer.name] = fixed[layer.name]
-        elif match:
-            block, kind, bn = int(match.group(1) or 0), match.group(2), match.group(3)
-            kinds = blocks[block]
-            # `block` is [expand], depthwise, [squeeze-excite], project, in that order.
-            steps = [step for step in ("expand", "depthwise") if step in kinds]
-            steps += ["squeeze_excite"] if "squeeze_excite_conv" in kinds else []
-            steps.append("project")
-            if kind.startswith("squeeze_excite"):
-                module = f"{steps.index('squeeze_excite')}.{'fc2' if kind.endswith('_1') else 'fc1'}"
-            else:
-                module = f"{steps.index(kind)}.{1 if bn else 0}"
-            mapping[layer.name] = f"features.{block + 1}.block.{module}"
+    last = len(blocks) + 1
+
+    def block(match):
+        number, kind, bn = int(match.group(1) or 0), match.group(2), match.group(3)
+        kinds = blocks[number]
+        # `block` is [expand], depthwise, [squeeze-excite], project, in that order.
+        steps = [step for step in ("expand", "depthwise") if step in kinds]
+        steps += ["squeeze_excite"] if "squeeze_excite_conv" in kinds else []
+        steps.append("project")
+        if kind.startswith("squeeze_excite"):
+            module = f"{steps.index('squeeze_excite')}.{'fc2' if kind.endswith('_1') else 'fc1'}"
         else:
-            raise _unmatched(layer.name, model)
-    return mapping
+            module = f"{steps.index(kind)}.{1 if bn else 0}"
+        return f"features.{number + 1}.block.{module}"
+
+    return layer_map_from_rules(model, [
+        ("conv", "features.0.0"), ("conv_bn", "features.0.1"), ("conv_1", f"features.{last}.0"),
+        ("conv_1_bn", f"features.{last}.1"), ("conv_2", "classifier.0"), ("logits", "classifier.3"),
+        (_V3_BLOCK.pattern, block),
+    ])
 
 
 def layer_map(model, reference):
