@@ -18,7 +18,7 @@ of our layers (`layer_map`); this module turns them into Keras weights:
 """
 
 import re
-from typing import Callable, Iterable, Mapping, Sequence, Tuple, Union
+from typing import Callable, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 import keras
@@ -216,9 +216,3 @@ def transfer(model, layer_map: Mapping[str, Prefix], state_dict, *, reference_ep
     for layer, values in updates:
         layer.set_weights([np.asarray(value, dtype=weight.dtype) for value, weight in zip(values, layer.weights)])
     return model
-
-
-def prefixes(layer_map: Mapping[str, Prefix]) -> Iterable[str]:
-    """Every reference prefix a layer map uses (both halves of a separable pair)."""
-    for prefix in layer_map.values():
-        yield from (prefix if isinstance(prefix, tuple) else (prefix,))

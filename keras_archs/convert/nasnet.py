@@ -19,7 +19,7 @@ its kind. Inside a cell:
 
 import re
 
-from keras_archs.convert.core import weighted_layers
+from keras_archs.convert.core import layer_map_from_rules, weighted_layers
 
 __all__ = ["layer_map"]
 
@@ -67,26 +67,24 @@ def layer_map(model, reference):
     cells = _cell_modules(names)
     # A cell that halves the cell two back has path_1/path_2 and their BN, not conv_prev_1x1.
     factorized = {match["cell"] for match in map(_ADJUST.fullmatch, names) if match and match["layer"] == "conv_1"}
-    mapping = {}
-    for name in names:
-        if name in _FIXED:
-            mapping[name] = _FIXED[name]
-        elif match := _CELL_INPUT.fullmatch(name):
-            mapping[name] = f"{cells[match['cell']]}.conv_1x1.{match['layer']}"
-        elif match := _ADJUST.fullmatch(name):
-            cell, layer = match["cell"], match["layer"]
-            if layer == "bn":
-                module = "final_path_bn" if cell in factorized else "conv_prev_1x1.bn"
-            else:
-                module = _ADJUST_MODULES[layer]
-            mapping[name] = f"{cells[cell]}.{module}"
-        elif match := _SEPARABLE.fullmatch(name):
-            branch = f"{cells[match['cell']]}.{_BRANCHES[match['kind']][match['branch']]}"
-            separable = f"{branch}.separable_{match['index']}"
-            if match["bn"]:
-                mapping[name] = f"{branch}.bn_sep_{match['index']}"
-            else:
-                mapping[name] = (f"{separable}.depthwise_conv2d", f"{separable}.pointwise_conv2d")
-        else:
-            raise ValueError(f"No conversion rule names layer {name!r} of {model.name!r}")
-    return mapping
+
+    def cell_input(match):
+        return f"{cells[match['cell']]}.conv_1x1.{match['layer']}"
+
+    def adjust(match):
+        cell, layer = match["cell"], match["layer"]
+        if layer == "bn":
+            return f"{cells[cell]}.{'final_path_bn' if cell in factorized else 'conv_prev_1x1.bn'}"
+        return f"{cells[cell]}.{_ADJUST_MODULES[layer]}"
+
+    def separable(match):
+        branch = f"{cells[match['cell']]}.{_BRANCHES[match['kind']][match['branch']]}"
+        if match["bn"]:
+            return f"{branch}.bn_sep_{match['index']}"
+        convolution = f"{branch}.separable_{match['index']}"
+        return (f"{convolution}.depthwise_conv2d", f"{convolution}.pointwise_conv2d")
+
+    return layer_map_from_rules(model, [
+        *((re.escape(name), prefix) for name, prefix in _FIXED.items()),
+        (_CELL_INPUT.pattern, cell_input), (_ADJUST.pattern, adjust), (_SEPARABLE.pattern, separable),
+    ])
