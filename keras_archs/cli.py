@@ -317,11 +317,9 @@ def _check_convert_args(args):
 
 def _convert(args):
     from keras_archs import convert  # noqa: PLC0415 - only this command needs it
-    from keras_archs.fileio import atomic_write  # noqa: PLC0415
 
     reference = _check_convert_args(args)
-    model = convert.from_state_dict(args.name, convert.read_state_dict(args.checkpoint))
-    atomic_write(args.output, model.save_weights, suffix=".weights.h5")
+    convert.convert_file(args.name, args.checkpoint, args.output)
     options = "".join(f", {key}={value!r}" for key, value in reference.model_kwargs.items())
     print(f"wrote {args.output}: {args.name} with the weights of {reference.call}")
     print(f"load it with keras_archs.get_model({args.name!r}{options}, weights={args.output!r})")

@@ -37,7 +37,6 @@ import re
 
 import keras
 
-from keras_archs.fileio import atomic_write
 from keras_archs.registry import PretrainedWeights, list_models, model_info
 
 __all__ = [
@@ -275,8 +274,7 @@ def convert_checkpoint(name, checkpoint, output, weights="imagenet", auxiliary=F
     from keras_archs import convert  # noqa: PLC0415
 
     options = {"aux_logits": True} if auxiliary else {}
-    model = convert.from_state_dict(name, convert.read_state_dict(checkpoint), **options)
-    return atomic_write(output, model.save_weights, suffix=".weights.h5")
+    return convert.convert_file(name, checkpoint, output, **options)
 
 
 def _mirrored(url, file_name):

@@ -21,12 +21,14 @@ from typing import Mapping
 import numpy as np
 
 from keras_archs.convert.core import transfer
+from keras_archs.fileio import atomic_write
 from keras_archs.registry import TorchReference, _REGISTRY, model_info
 
 __all__ = [
     "REFERENCES",
     "TorchReference",
     "WITHOUT_REFERENCE",
+    "convert_file",
     "from_state_dict",
     "layer_map",
     "read_state_dict",
@@ -143,6 +145,22 @@ def from_state_dict(name, state_dict, **model_kwargs):
         strict=model_kwargs.get("include_top", True),
         optional=reference.auxiliary,
     )
+
+
+def convert_file(name, checkpoint, output, **model_kwargs):
+    """Converts the reference checkpoint file of `name` into a Keras `.weights.h5` file.
+
+    Args:
+        name: a name in `REFERENCES`.
+        checkpoint: the state dict file (`read_state_dict`).
+        output: the `.weights.h5` file, written through a temp path and renamed.
+        **model_kwargs: as for `from_state_dict` (e.g. `aux_logits=True`).
+
+    Returns:
+        `output`.
+    """
+    model = from_state_dict(name, read_state_dict(checkpoint), **model_kwargs)
+    return atomic_write(output, model.save_weights, suffix=".weights.h5")
 
 
 def _unwrap(checkpoint):
