@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import fnmatch
 import inspect
+import math
 import re
 import types
 from typing import Any, Callable, Mapping, Optional, Tuple
@@ -25,6 +26,7 @@ __all__ = [
     "list_models",
     "model_info",
     "register_model",
+    "registered_name",
 ]
 
 TORCH_LIBRARIES = ("torchvision", "timm")
@@ -200,15 +202,22 @@ class PretrainedWeights:
             constructor ("VGG16"), torchvision's weights enum ("VGG16_Weights.IMAGENET1K_V1",
             what `torchvision.models.get_weight` takes) or timm's pretrained name
             ("vgg16.tv_in1k", one of `timm.list_pretrained()`).
-        url: where the file is (keras: the file with the classifier; torchvision).
-        file_hash: keras: the md5 (or sha256) keras.applications passes to `get_file`;
-            torchvision: the sha256 prefix in the file name, which torch.hub checks; timm:
+        url: where the file is: keras: the file with the classifier; torchvision; timm:
+            a `.pth` file outside the Hub (timm's legacy checkpoints on GitHub releases,
+            which need torch), else "" for the Hub's safetensors.
+        file_hash: keras: the md5 (or sha256) keras.applications passes to `get_file`, or
+            "" where it passes none (MobileNet, MobileNetV2); torchvision and timm `.pth`:
+            the sha256 prefix in the file name, which torch.hub checks; timm on the Hub:
             the file's sha256, or "" to check the sha256 the Hub publishes for it (the
             ETag of its LFS object).
         url_no_top: keras: the file without the classifier (`include_top=False`).
-        file_hash_no_top: keras: its md5 (or sha256).
-        hub_id: timm: the Hugging Face repository; default "timm/<checkpoint>".
-        filename: timm: the file in that repository (safetensors only: no pickle).
+        file_hash_no_top: keras: its md5 (or sha256), or "" where keras passes none.
+        hub_id: timm on the Hub: the Hugging Face repository; default "timm/<checkpoint>".
+        filename: the file's local name: keras: the name keras.applications caches it
+            under (default: the URL's last part; NASNet's differ); timm on the Hub: the file
+            in the repository (safetensors only: no pickle), default "model.safetensors";
+            otherwise the URL's last part.
+        filename_no_top: keras: the cached name of the file without the classifier.
         license: the license the weights are published under (SPDX identifier where one
             applies, plus the terms the source attaches).
         top1: ImageNet-1k validation top-1 accuracy (%) the source publishes.
@@ -235,6 +244,7 @@ class PretrainedWeights:
     file_hash_no_top: str = ""
     hub_id: str = ""
     filename: str = ""
+    filename_no_top: str = ""
     license: str = ""
     top1: Optional[float] = None
     top1_source: str = ""
@@ -271,24 +281,32 @@ class PretrainedWeights:
         getattr(self, f"_check_{self.source}")()
 
     def _check_keras(self):
-        for url, file_hash, suffix in (("url", "file_hash", ""), ("url_no_top", "file_hash_no_top", "_no_top")):
+        for url, file_hash, filename in (
+            ("url", "file_hash", "filename"), ("url_no_top", "file_hash_no_top", "filename_no_top")
+        ):
             if not getattr(self, url).startswith(("https://", "http://")) or not getattr(self, url).endswith(".h5"):
                 raise ValueError(f"A keras entry needs the .h5 file's {url}. Received: {url}={getattr(self, url)!r}")
-            if not _MD5_OR_SHA256.fullmatch(getattr(self, file_hash)):
+            if getattr(self, file_hash) and not _MD5_OR_SHA256.fullmatch(getattr(self, file_hash)):
                 raise ValueError(
-                    f"A keras entry needs the md5 or sha256 keras.applications checks{suffix.replace('_', ' ')}. "
-                    f"Received: {file_hash}={getattr(self, file_hash)!r}"
+                    f"A keras entry's {file_hash} is the md5 or sha256 keras.applications checks, or \"\" where it "
+                    f"checks none. Received: {file_hash}={getattr(self, file_hash)!r}"
                 )
+            object.__setattr__(self, filename, getattr(self, filename) or getattr(self, url).rsplit("/", 1)[-1])
 
-    def _check_torchvision(self):
+    def _check_hash_prefixed_url(self):
+        """A `.pth` file whose name carries its sha256 prefix, torch.hub's convention."""
         if not self.url.startswith(("https://", "http://")) or not self.url.endswith(".pth"):
-            raise ValueError(f"A torchvision entry needs the .pth file's url. Received: url={self.url!r}")
-        prefix = torch_hub_hash_prefix(self.file_name)
+            raise ValueError(f"A {self.source} .pth entry needs the file's url. Received: url={self.url!r}")
+        object.__setattr__(self, "filename", self.url.rsplit("/", 1)[-1])
+        prefix = torch_hub_hash_prefix(self.filename)
         if not prefix or self.file_hash != prefix:
             raise ValueError(
-                "A torchvision entry's file_hash is the sha256 prefix in its file name "
-                f"({prefix!r} in {self.file_name!r}). Received: file_hash={self.file_hash!r}"
+                f"A {self.source} .pth entry's file_hash is the sha256 prefix in its file name "
+                f"({prefix!r} in {self.filename!r}). Received: file_hash={self.file_hash!r}"
             )
+
+    def _check_torchvision(self):
+        self._check_hash_prefixed_url()
         if "_Weights." not in self.checkpoint:
             raise ValueError(
                 "A torchvision entry's checkpoint is its weights enum, e.g. 'VGG16_Weights.IMAGENET1K_V1'. "
@@ -301,6 +319,14 @@ class PretrainedWeights:
                 "A timm entry's checkpoint is its pretrained name, e.g. 'vgg16.tv_in1k'. "
                 f"Received: checkpoint={self.checkpoint!r}"
             )
+        if self.url:
+            if self.hub_id:
+                raise ValueError(
+                    f"A timm entry is on the Hub (hub_id) or at a url, not both. Received: hub_id={self.hub_id!r}, "
+                    f"url={self.url!r}"
+                )
+            self._check_hash_prefixed_url()
+            return
         object.__setattr__(self, "hub_id", self.hub_id or f"timm/{self.checkpoint}")
         object.__setattr__(self, "filename", self.filename or "model.safetensors")
         if not self.filename.endswith(".safetensors"):
@@ -309,6 +335,16 @@ class PretrainedWeights:
             )
         if self.file_hash and not _SHA256.fullmatch(self.file_hash):
             raise ValueError(f"A timm entry's file_hash is a sha256 or \"\". Received: file_hash={self.file_hash!r}")
+
+    @property
+    def on_hub(self) -> bool:
+        """Whether the file is fetched from the Hugging Face Hub (timm's safetensors)."""
+        return self.source == "timm" and not self.url
+
+    @property
+    def needs_torch(self) -> bool:
+        """Whether converting the file needs torch (a pickled `.pth` state dict)."""
+        return self.source in TORCH_LIBRARIES and not self.on_hub
 
     @classmethod
     def from_torchvision(cls, checkpoint, url, top1, **overrides):
@@ -338,6 +374,64 @@ class PretrainedWeights:
         }
         return cls(source="torchvision", checkpoint=checkpoint, url=url, top1=top1, **options)
 
+    @classmethod
+    def from_keras(cls, checkpoint, url, file_hash, url_no_top, file_hash_no_top, top1, license, preprocessing,
+                   **overrides):
+        """A keras.applications entry: the two files `keras.applications.<checkpoint>` downloads.
+
+        Args:
+            checkpoint: the keras.applications constructor, e.g. "ResNet50" (the twin).
+            url: the file with the classifier, as keras passes it to `get_file`.
+            file_hash: its hash there ("" where keras passes none).
+            url_no_top: the file without the classifier.
+            file_hash_no_top: its hash.
+            top1: the top-1 keras.io publishes for it.
+            license: the weights' license, as keras' documentation states it.
+            preprocessing: the mode of the twin module's `preprocess_input`.
+            **overrides: other `PretrainedWeights` fields (`filename`, `filename_no_top`
+                where keras caches a file under another name than the URL's).
+        """
+        return cls(
+            source="keras", checkpoint=checkpoint, url=url, file_hash=file_hash, url_no_top=url_no_top,
+            file_hash_no_top=file_hash_no_top, top1=top1, license=license, preprocessing=preprocessing,
+            top1_source=overrides.pop("top1_source", "keras.io/api/applications"), **overrides,
+        )
+
+    @classmethod
+    def from_timm(cls, checkpoint, top1, *, crop_size, crop_pct, interpolation, mean, std, **overrides):
+        """A timm entry from its pretrained configuration (`timm.models.get_pretrained_cfg`).
+
+        The evaluation transform is timm's: the shorter side resized to
+        `floor(crop_size / crop_pct)`, then the center `crop_size` crop; the preprocessing
+        mode follows the mean and std ("tf" for 0.5, "torch" for ImageNet's, else
+        "mean_std"). License: apache-2.0, as timm's configurations state it.
+
+        Args:
+            checkpoint: the pretrained name, e.g. "dpn68.mx_in1k".
+            top1: its top-1 in timm's results-imagenet.csv at `crop_size`.
+            crop_size: the configuration's `input_size` side.
+            crop_pct: its `crop_pct`.
+            interpolation: its `interpolation`.
+            mean: its `mean`.
+            std: its `std`.
+            **overrides: other `PretrainedWeights` fields (`url` with `file_hash` for a
+                checkpoint outside the Hub).
+        """
+        statistics = tuple(mean) + tuple(std)
+        preprocessing = {(0.5,) * 6: "tf", IMAGENET_MEAN + IMAGENET_STD: "torch"}.get(statistics, "mean_std")
+        options = {
+            "license": "apache-2.0",
+            "top1_source": "timm results-imagenet.csv",
+            "preprocessing": preprocessing,
+            **overrides,
+        }
+        if options.get("url") and "file_hash" not in options:
+            options["file_hash"] = torch_hub_hash_prefix(options["url"].rsplit("/", 1)[-1])
+        return cls(
+            source="timm", checkpoint=checkpoint, top1=top1, crop_size=crop_size,
+            resize_size=math.floor(crop_size / crop_pct), interpolation=interpolation, mean=mean, std=std, **options,
+        )
+
     @property
     def tag(self) -> str:
         """The name that selects this entry: `weights=<tag>` (e.g. "torchvision.IMAGENET1K_V1")."""
@@ -348,14 +442,12 @@ class PretrainedWeights:
     @property
     def file_name(self) -> str:
         """The name of the file downloaded (with the classifier, for keras)."""
-        if self.source == "timm":
-            return self.filename
-        return self.url.rsplit("/", 1)[-1]
+        return self.filename
 
     @property
     def file_name_no_top(self) -> str:
         """keras: the name of the file without the classifier."""
-        return self.url_no_top.rsplit("/", 1)[-1]
+        return self.filename_no_top
 
 
 @dataclasses.dataclass(frozen=True)
@@ -546,6 +638,40 @@ def list_models(pattern: str = "*", pretrained: bool = False):
         name
         for name, info in _REGISTRY.items()
         if fnmatch.fnmatchcase(name, pattern) and (info.weights or not pretrained)
+    )
+
+
+def registered_name(constructor, form):
+    """The registry name whose default build of `constructor` has the options `form`.
+
+    What `weights="imagenet"` looks its checkpoints up under: a constructor serves several
+    names (`ResNet50` builds "resnet50" with `variant="v1"` and "tv_resnet50" with
+    `variant="v1.5"`), and each name's weights fit its own form.
+
+    Args:
+        constructor: a registered public constructor.
+        form: the options of this build that change its weights, e.g.
+            `{"variant": "v1.5", "se_ratio": 0.0}`.
+
+    Raises:
+        ValueError: when no registered name builds that form; the message lists the ones
+            that do.
+    """
+    parameters = inspect.signature(constructor).parameters
+    forms = {}
+    for name, info in _REGISTRY.items():
+        if info.constructor is constructor:
+            forms[name] = {option: info.defaults.get(option, parameters[option].default) for option in form}
+            if forms[name] == dict(form):
+                return name
+    described = "; ".join(
+        f"{name}: {', '.join(f'{option}={value!r}' for option, value in options.items())}"
+        for name, options in forms.items()
+    )
+    received = ", ".join(f"{option}={value!r}" for option, value in form.items())
+    raise ValueError(
+        f"Pretrained weights are published for the registered forms of {constructor.__name__} ({described}), "
+        f"and this build is none of them. Received: {received}"
     )
 
 

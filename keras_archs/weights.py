@@ -14,7 +14,9 @@ Each registered model lists its published checkpoints in `model_info(name).weigh
   `torch.load(weights_only=True)` and converted by `keras_archs.convert`. Needs torch.
 - "timm": the safetensors file on the Hugging Face Hub, through
   `huggingface_hub.hf_hub_download` (the Hub cache, shared with timm), checked against its
-  sha256 and converted. Needs huggingface_hub and safetensors, not torch.
+  sha256 and converted. Needs huggingface_hub and safetensors, not torch. timm's legacy
+  checkpoints (SE-Nets, Xception), which are not on the Hub, are `.pth` files on GitHub
+  releases, fetched and checked as torchvision's are (torch.hub's cache first).
 
 A converted checkpoint is written once, atomically, as `$KERAS_HOME/keras_archs/
 <name>.<tag>.weights.h5` (`.aux.weights.h5` with auxiliary classifiers, since Keras matches
@@ -185,7 +187,7 @@ def check_requirements(name, entry, auxiliary=False):
     """
     if entry.source == "keras" or os.path.isfile(converted_path(name, entry, auxiliary)):
         return
-    if entry.source == "torchvision":
+    if entry.needs_torch:
         if not _installed("torch"):
             raise ImportError(
                 f"{entry.checkpoint} is a PyTorch file; converting it for {name!r} needs torch: {INSTALL_CONVERT}"
@@ -228,10 +230,10 @@ def weights_file(name, weights="imagenet", include_top=True, auxiliary=False):
     if os.path.isfile(target):
         return target
     check_requirements(name, entry, auxiliary)
-    if entry.source == "torchvision":
-        checkpoint, ours = _torchvision_checkpoint(entry, target)
+    if entry.on_hub:
+        checkpoint, ours = _hub_checkpoint(entry, target)
     else:
-        checkpoint, ours = _timm_checkpoint(entry, target)
+        checkpoint, ours = _url_checkpoint(entry, target)
     # A checkpoint with auxiliary classifiers (GoogLeNet's) is converted into both forms at
     # once, so that it is downloaded once.
     forms = (False, True) if model_info(name).torch_reference.auxiliary else (auxiliary,)
@@ -332,7 +334,7 @@ def _torch_hub_checkpoint(file_name):
     return path if os.path.isfile(path) else None
 
 
-def _torchvision_checkpoint(entry, converted):
+def _url_checkpoint(entry, converted):
     """`(path, ours)`: the checked `.pth` file, and whether it is in our cache (to delete)."""
     hub_copy = _torch_hub_checkpoint(entry.file_name)
     if hub_copy and _sha256(hub_copy).startswith(entry.file_hash):
@@ -365,7 +367,7 @@ def _remove_hub_file(path):
             os.remove(item)
 
 
-def _timm_checkpoint(entry, converted):
+def _hub_checkpoint(entry, converted):
     """`(path, ours)`: the checked safetensors file, and whether it is in our cache (to delete)."""
     dropped = _hub_drop_path(entry)
     if os.path.isfile(dropped):

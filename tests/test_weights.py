@@ -249,19 +249,19 @@ def test_torchvision_download_checks_the_hash_prefix_of_its_file_name(serve, ker
     file_name = f"small-{hashlib.sha256(content).hexdigest()[:8]}.pth"
     server = serve({f"/models/{file_name}": content, "/models/small-00000000.pth": content})
     good = _torchvision_entry(server.url, content)
-    path, ours = weights._torchvision_checkpoint(good, converted="unused")
+    path, ours = weights._url_checkpoint(good, converted="unused")
     assert (path, ours) == (str(keras_home / "keras_archs" / file_name), True)
 
     bad = dataclasses.replace(good, url=f"{server.url}/models/small-00000000.pth", file_hash="00000000")
     with pytest.raises(ValueError, match="sha256 does not start with 00000000.*nothing was cached"):
-        weights._torchvision_checkpoint(bad, converted="unused")
+        weights._url_checkpoint(bad, converted="unused")
     assert sorted(os.listdir(keras_home / "keras_archs")) == [file_name]
 
 
 def test_torchvision_offline_error_names_the_checkpoint_and_its_conversion(monkeypatch, keras_home):
     entry = _torchvision_entry(_closed_port_url(), b"x")
     with pytest.raises(OSError) as error:
-        weights._torchvision_checkpoint(entry, converted=weights.converted_path(SMALL, entry))
+        weights._url_checkpoint(entry, converted=weights.converted_path(SMALL, entry))
     message = str(error.value)
     assert f"to {keras_home / 'keras_archs' / entry.file_name}" in message
     assert f"its conversion (keras_archs.weights.convert_checkpoint) at {weights.converted_path(SMALL, entry)}" in message
@@ -291,13 +291,13 @@ def test_hub_download_checks_the_published_sha256(serve, monkeypatch, tmp_path):
     server = serve({path: content}, hub_commit="0123456789abcdef0123456789abcdef01234567")
     monkeypatch.setenv(weights.MIRROR_VARIABLE, server.url)  # the mirror is a Hub endpoint
 
-    found, ours = weights._timm_checkpoint(_hub_entry(), converted="unused")  # the Hub's own sha256 (ETag)
+    found, ours = weights._hub_checkpoint(_hub_entry(), converted="unused")  # the Hub's own sha256 (ETag)
     assert open(found, "rb").read() == content and not ours
     assert ("GET", path) in server.requests
 
     shutil.rmtree(tmp_path / "hub")
     with pytest.raises(ValueError, match="not the published timm/small.test_in1k/model.safetensors"):
-        weights._timm_checkpoint(_hub_entry(b"other bytes"), converted="unused")
+        weights._hub_checkpoint(_hub_entry(b"other bytes"), converted="unused")
     blobs = tmp_path / "hub" / "models--timm--small.test_in1k" / "blobs"
     assert not blobs.exists() or os.listdir(blobs) == []
 
@@ -312,13 +312,13 @@ def test_hub_offline_error_says_where_to_put_the_file(monkeypatch, tmp_path, ker
     monkeypatch.setattr(http, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     entry = _hub_entry()
     with pytest.raises(OSError, match="Could not download model.safetensors") as error:
-        weights._timm_checkpoint(entry, converted="unused")
+        weights._hub_checkpoint(entry, converted="unused")
     dropped = keras_home / "keras_archs" / "timm--small.test_in1k--model.safetensors"
     assert f"to {dropped}" in str(error.value)
     # A file put there is used without the Hub.
     os.makedirs(dropped.parent)
     dropped.write_bytes(b"by hand")
-    assert weights._timm_checkpoint(entry, converted="unused") == (str(dropped), True)
+    assert weights._hub_checkpoint(entry, converted="unused") == (str(dropped), True)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import os
 import keras
 
 from keras_archs.layers.heads import POOLING_CHOICES, pool_features
-from keras_archs.registry import WEIGHT_SOURCES
+from keras_archs.registry import WEIGHT_SOURCES, registered_name
 
 __all__ = [
     "append_to_docstring",
@@ -183,6 +183,7 @@ def build_model(
     classifier_activation,
     name,
     registry_name=None,
+    form=None,
 ):
     """Validates the common arguments, then builds `keras.Model(input, head(features(input)))`.
 
@@ -213,6 +214,9 @@ def build_model(
         registry_name: the registry name of the configuration being built, under which
             `weights="imagenet"` finds its checkpoints; default `name` (each constructor
             names its model after its registry entry unless told otherwise).
+        form: instead of `registry_name`, for a constructor that serves several names:
+            `(constructor, options)`, the options of this build that change its weights;
+            the name is the one registered with that form (`registry.registered_name`).
 
     Returns:
         A `keras.Model`.
@@ -243,6 +247,8 @@ def build_model(
         # keeps the download code out of every other build.
         from keras_archs import weights as weights_module  # noqa: PLC0415
 
+        if form is not None:
+            registry_name = registered_name(*form)
         registry_name = registry_name or name
         entry = weights_module.select(registry_name, weights)
         weights_module.check_arguments(
