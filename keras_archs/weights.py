@@ -223,6 +223,12 @@ def weights_file(name, weights="imagenet", include_top=True, auxiliary=False):
     """
     entry = select(name, weights)
     if entry.source == "keras":
+        if auxiliary:
+            raise ValueError(
+                f"keras.applications' {entry.checkpoint} file has no auxiliary classifier: build {name!r} with "
+                f"aux_logits=False, or load a converted checkpoint that has one. Received: weights={weights!r} "
+                "with aux_logits=True"
+            )
         if include_top:
             return _download(entry.file_name, entry.url, KERAS_SUBDIR, entry.file_hash)
         return _download(entry.file_name_no_top, entry.url_no_top, KERAS_SUBDIR, entry.file_hash_no_top)

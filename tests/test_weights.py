@@ -346,6 +346,44 @@ def test_models_without_published_weights_say_so(layers_created):
     assert not layers_created
 
 
+@pytest.mark.parametrize(
+    ("build", "name"),
+    [
+        (lambda: keras_archs.ResNet50(variant="v1.5", weights="imagenet"), "tv_resnet50"),
+        (lambda: keras_archs.InceptionV3(implementation="torchvision", weights="imagenet"), "tv_inception_v3"),
+        (lambda: keras_archs.MobileNetV3Large(implementation="torchvision", include_preprocessing=False,
+                                              weights="imagenet"), "tv_mobilenet_v3_large"),
+    ],
+)
+def test_a_constructor_option_selects_the_weights_of_the_name_it_builds(build, name, monkeypatch, layers_created):
+    """One constructor serves several names; weights="imagenet" takes the checkpoint of the form built
+    (here torchvision's, which asks for torch before anything is built or downloaded)."""
+    monkeypatch.setattr(weights, "_installed", lambda package: package != "torch")
+    entry = keras_archs.model_info(name).weights[0]
+    with pytest.raises(ImportError, match=re.escape(f"{entry.checkpoint} is a PyTorch file; converting it for {name!r}")):
+        build()
+    assert not layers_created
+
+
+def test_a_form_no_name_registers_has_no_weights(layers_created):
+    message = (
+        "Pretrained weights are published for the registered forms of ResNet50 (resnet50: variant='v1', "
+        "se_ratio=0.0; tv_resnet50: variant='v1.5', se_ratio=0.0), and this build is none of them. "
+        "Received: variant='v1', se_ratio=0.25"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        keras_archs.ResNet50(se_ratio=0.25, weights="imagenet")
+    assert not layers_created
+
+
+def test_keras_files_have_no_auxiliary_classifier(serve, monkeypatch):
+    mirror = serve({})
+    monkeypatch.setenv(weights.MIRROR_VARIABLE, mirror.url)
+    with pytest.raises(ValueError, match="has no auxiliary classifier.*Received: weights='imagenet' with aux_logits"):
+        keras_archs.InceptionV3(aux_logits=True, weights="imagenet")
+    assert mirror.requests == []
+
+
 def test_a_custom_model_name_keeps_its_weights(monkeypatch, keras_home):
     """The registry entry comes from the configuration, not from `name=`."""
     entry = _torchvision_entry(_closed_port_url(), b"checkpoint")
@@ -375,47 +413,64 @@ def test_list_models_pretrained_lists_the_models_with_weights():
         keras_archs.list_models(pretrained="yes")
 
 
-def _keras_module(twin):
-    return inspect.getmodule(getattr(keras.applications, twin))
+class _Downloaded(Exception):
+    """Stops keras.applications at its download: the test needs only what it asks for."""
 
 
-def _get_file_calls(source):
-    """{file name: (url constant, file hash)} of the inline `get_file(...)` calls in keras' source."""
-    pattern = re.compile(
-        r'get_file\(\s*"([^"]+)",\s*(\w+),\s*cache_subdir="models",\s*file_hash="([0-9a-f]+)"', re.MULTILINE
-    )
-    return {name: (constant, file_hash) for name, constant, file_hash in pattern.findall(source)}
+def _keras_downloads(twin, include_top):
+    """What `keras.applications.<twin>(weights="imagenet")` passes to `get_file`: (name, origin, hash, subdir)."""
+    calls = []
+
+    def record(fname=None, origin=None, **options):
+        calls.append((fname, origin, options.get("file_hash"), options.get("cache_subdir")))
+        raise _Downloaded
+
+    # keras' application modules call `file_utils.get_file` through the module attribute.
+    from keras.src.utils import file_utils  # noqa: PLC0415
+
+    original = file_utils.get_file
+    file_utils.get_file = record
+    try:
+        getattr(keras.applications, twin)(weights="imagenet", include_top=include_top)
+    except _Downloaded:
+        pass
+    finally:
+        file_utils.get_file = original
+    assert len(calls) == 1, calls
+    return calls[0]
 
 
-KERAS_ENTRIES = [
-    (name, entry)
-    for name in keras_archs.list_models(pretrained=True)
-    for entry in keras_archs.model_info(name).weights
-    if entry.source == "keras"
-]
+TWINS = [name for name in keras_archs.list_models() if keras_archs.model_info(name).twin]
 
 
-@pytest.mark.parametrize(("name", "entry"), KERAS_ENTRIES, ids=[name for name, _ in KERAS_ENTRIES])
-def test_keras_urls_and_hashes_are_keras_applications_own(name, entry):
-    """Each twin downloads exactly keras.applications' file: same URL, file name, hash and cache."""
-    module = _keras_module(entry.checkpoint)
-    calls = _get_file_calls(inspect.getsource(module))
-    assert entry.checkpoint == keras_archs.model_info(name).twin
-    for url, file_name, file_hash in (
-        (entry.url, entry.file_name, entry.file_hash),
-        (entry.url_no_top, entry.file_name_no_top, entry.file_hash_no_top),
+def test_every_twin_loads_keras_applications_file_by_default():
+    """keras.applications twins 20 of its models; each one's "imagenet" is keras' own file."""
+    assert len(TWINS) == 20
+    for name in TWINS:
+        entry = keras_archs.model_info(name).weights[0]
+        assert (entry.source, entry.checkpoint) == ("keras", keras_archs.model_info(name).twin), name
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_keras_files_are_the_ones_keras_applications_downloads(name):
+    """Same file name, URL, hash and cache folder as keras.applications, with and without the top,
+    as its own constructor asks `get_file` for them (it is stopped before any download)."""
+    entry = keras_archs.model_info(name).weights[0]
+    for include_top, ours in (
+        (True, (entry.file_name, entry.url, entry.file_hash or None, weights.KERAS_SUBDIR)),
+        (False, (entry.file_name_no_top, entry.url_no_top, entry.file_hash_no_top or None, weights.KERAS_SUBDIR)),
     ):
-        assert file_name in calls, f"keras' {module.__name__} downloads no {file_name}"
-        constant, keras_hash = calls[file_name]
-        assert getattr(module, constant) == url
-        assert keras_hash == file_hash
+        assert ours == _keras_downloads(entry.checkpoint, include_top)
 
 
-def test_every_twin_family_in_this_file_has_keras_entries():
-    # The families whose entries this issue added so far (the rest follow); each twin's
-    # default checkpoint is the keras.applications file.
-    for name in ("vgg16", "vgg19", "densenet121", "densenet169", "densenet201"):
-        assert keras_archs.model_info(name).weights[0].source == "keras"
+@pytest.mark.parametrize("name", TWINS)
+def test_twin_preprocessing_is_keras_applications_own(name):
+    """preprocess_input(model=NAME) is what the twin's keras.applications module applies."""
+    module = inspect.getmodule(getattr(keras.applications, keras_archs.model_info(name).twin))
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(module.preprocess_input(pixels.copy()))
+    ours = keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels.copy(), model=name))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
 
 
 def test_a_real_twin_loads_keras_applications_file_format(serve, monkeypatch, tmp_path):

@@ -7,7 +7,7 @@ reference's tensors into it; `read_state_dict` reads them from a safetensors fil
 pickle) or, with torch installed, a `.pth` file through `torch.load(weights_only=True)`.
 
     from keras_archs import convert
-    model = convert.from_state_dict("resnet50", convert.read_state_dict("resnet50.safetensors"))
+    model = convert.from_state_dict("tv_resnet50", convert.read_state_dict("resnet50.safetensors"))
 
 Each family module here (`resnet`, `vgg`, ...) has `layer_map(model, reference)`: which
 reference tensor prefix each of our weighted layers takes.
@@ -66,6 +66,9 @@ WITHOUT_REFERENCE: Mapping[str, str] = types.MappingProxyType({
     "nin_imagenet": "torchvision and timm have no Network-in-Network",
     "preact_resnet1001": _CIFAR,
     "preact_resnet164": _CIFAR,
+    "resnet50": _TWIN.format("tv_resnet50"),
+    "resnet101": _TWIN.format("tv_resnet101"),
+    "resnet152": _TWIN.format("tv_resnet152"),
     "resnet101_v2": "timm's resnetv2_101 strides in the first unit of a stage and has no convolution biases",
     "resnet110": _CIFAR,
     "resnet1202": _CIFAR,

@@ -30,7 +30,7 @@ from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.layers.regularization import drop_path_rates
 from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["DPN68", "DPN92", "DPN98", "DPN107", "DPN131"]
 
@@ -108,7 +108,23 @@ def _dpn(depth, drop_path_rate, include_top, weights, input_tensor, input_shape,
         classes=classes,
         classifier_activation=classifier_activation,
         name=name or f"dpn{depth}",
+        registry_name=f"dpn{depth}",
     )
+
+
+# timm's MXNet-trained checkpoints (Chen et al.'s release, ported), normalized with the
+# authors' pixel mean (124, 117, 104) and scale 0.0167 (timm's IMAGENET_DPN_MEAN/STD):
+# depth -> top-1 in timm's results-imagenet.csv at 224.
+TIMM_CHECKPOINTS = {68: 76.346, 92: 80.038, 98: 79.670, 107: 80.168, 131: 79.814}
+DPN_MEAN = (124 / 255, 117 / 255, 104 / 255)
+DPN_STD = (1 / (0.0167 * 255),) * 3
+
+
+def _weights(depth):
+    return (PretrainedWeights.from_timm(
+        f"dpn{depth}.mx_in1k", TIMM_CHECKPOINTS[depth], crop_size=224, crop_pct=0.875, interpolation="bicubic",
+        mean=DPN_MEAN, std=DPN_STD,
+    ),)
 
 
 def _register(depth, params, source, gmacs=None, gmacs_source="", top1=None):
@@ -123,6 +139,7 @@ def _register(depth, params, source, gmacs=None, gmacs_source="", top1=None):
         ),
         preprocessing="torch",
         torch_reference=TorchReference(library="timm", constructor=f"dpn{depth}", mapping="dpn", bn_epsilon=1e-3),
+        weights=_weights(depth),
         # Chen 2017 gives no complete ImageNet schedule (epochs, decay points, weight decay)
         # that a preset could reproduce.
         preset="modern",

@@ -47,7 +47,7 @@ from keras_archs.layers.inception import (
     inception_resnet_block,
 )
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["BNInception", "InceptionResNetV1", "InceptionResNetV2", "InceptionV3", "InceptionV4"]
 
@@ -120,7 +120,7 @@ def _check_bool(value, argument):
 
 
 def _build(features, input_spec, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-           classifier_activation, name):
+           classifier_activation, name, form):
     check_rate(dropout_rate, "dropout_rate")
 
     def head(x, *, classes, classifier_activation):
@@ -130,8 +130,47 @@ def _build(features, input_spec, dropout_rate, include_top, weights, input_tenso
     return build_model(
         features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name, form=form,
     )
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
+_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
+# The keras.applications files (tests/test_weights.py compares them with what
+# keras.applications downloads) and the top-1 keras.io publishes.
+KERAS_INCEPTION_V3 = PretrainedWeights.from_keras(
+    "InceptionV3", f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+    "9a0d58056eeedaa3f26cb7ebd46da564",
+    f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "bcbd6486424b2319ff4ef7d526e38f63", 77.9, _KERAS_LICENSE, "tf",
+)
+KERAS_INCEPTION_RESNET_V2 = PretrainedWeights.from_keras(
+    "InceptionResNetV2",
+    f"{_KERAS_WEIGHTS}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+    "e693bd0210a403b3192acc6073ad2e96",
+    f"{_KERAS_WEIGHTS}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "d19885ff4a710c122648d3b5c3b684e4", 80.3, _KERAS_LICENSE, "tf",
+)
+# torchvision.models.get_weight("Inception_V3_Weights.IMAGENET1K_V1"): url, acc@1, transform.
+TORCHVISION_INCEPTION_V3 = PretrainedWeights.from_torchvision(
+    "Inception_V3_Weights.IMAGENET1K_V1", "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
+    77.294, resize_size=342, crop_size=299, preprocessing="tf",
+    note=(
+        "torchvision builds inception_v3(weights=...) with transform_input=True, which maps its ImageNet-"
+        "normalized input to (pixel - 0.5) / 0.5: our model, which has no such layer, takes that (the 'tf' mode) "
+        "after the published transform's resize and crop."
+    ),
+)
+# timm's ports of the TF-slim checkpoints (timm.models.get_pretrained_cfg; top-1 from timm's
+# results-imagenet.csv at 299).
+TIMM_INCEPTION_V4 = PretrainedWeights.from_timm(
+    "inception_v4.tf_in1k", 80.156, crop_size=299, crop_pct=0.875, interpolation="bicubic", mean=(0.5,) * 3,
+    std=(0.5,) * 3,
+)
+TIMM_INCEPTION_RESNET_V2 = PretrainedWeights.from_timm(
+    "inception_resnet_v2.tf_in1k", 80.462, crop_size=299, crop_pct=0.8975, interpolation="bicubic",
+    mean=(0.5,) * 3, std=(0.5,) * 3,
+)
 
 
 # --- BN-Inception -------------------------------------------------------------------------
@@ -202,7 +241,7 @@ def BNInception(
         return _blocks(x, BN_BLOCKS, style=style)
 
     return _build(features, BN_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "bn_inception")
+                  classes, classifier_activation, name or "bn_inception", None)
 
 
 # --- Inception-v3 -------------------------------------------------------------------------
@@ -277,6 +316,7 @@ V3_BLOCKS = (
     preprocessing="tf",
     preset="inception_v3",
     twin="InceptionV3",
+    weights=(KERAS_INCEPTION_V3,),
 )
 @register_model(
     "tv_inception_v3",
@@ -298,6 +338,7 @@ V3_BLOCKS = (
         library="torchvision", constructor="inception_v3", mapping="inception",
         kwargs={"aux_logits": False, "init_weights": False}, bn_epsilon=1e-3, auxiliary=("AuxLogits.",),
     ),
+    weights=(TORCHVISION_INCEPTION_V3,),
 )
 def InceptionV3(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -349,7 +390,8 @@ def InceptionV3(
     if aux_logits and include_top is True:
         input_spec = auxiliary_input_spec(V3_INPUT_SPEC, V3_AUX_MIN_SIZE)
     return _build(features, input_spec, 0.0, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_v3")
+                  classes, classifier_activation, name or "inception_v3",
+                  (InceptionV3, {"implementation": implementation}))
 
 
 # --- Inception-v4 -------------------------------------------------------------------------
@@ -410,6 +452,7 @@ def _v4_stem(x, style):
     # Szegedy 2017 §4: RMSProp decay 0.9, epsilon 1.0, rate 0.045 x0.94 every 2 epochs, as Inception-v3.
     preset="inception_v3",
     torch_reference=TorchReference(library="timm", constructor="inception_v4", mapping="inception", bn_epsilon=1e-3),
+    weights=(TIMM_INCEPTION_V4,),
 )
 def InceptionV4(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -436,7 +479,7 @@ def InceptionV4(
         return _blocks(_v4_stem(x, style), V4_BLOCKS, style=style)
 
     return _build(features, V4_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_v4")
+                  classes, classifier_activation, name or "inception_v4", (InceptionV4, {}))
 
 
 # --- Inception-ResNet ---------------------------------------------------------------------
@@ -527,7 +570,7 @@ def InceptionResNetV1(
         return _inception_resnet_stages(x, IR_V1_STAGES, residual_scale, style)
 
     return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_resnet_v1")
+                  classes, classifier_activation, name or "inception_resnet_v1", None)
 
 
 IR_V2_MIXED_5B = ((Conv(96),), (Conv(48), Conv(64, 5)), factorized_5x5(64, 96), (AVG, Conv(64)))
@@ -552,6 +595,7 @@ IR_V2_STAGES = (
     preprocessing="tf",
     preset="inception_v3",
     twin="InceptionResNetV2",
+    weights=(KERAS_INCEPTION_RESNET_V2,),
 )
 @register_model(
     "timm_inception_resnet_v2",
@@ -565,6 +609,7 @@ IR_V2_STAGES = (
     torch_reference=TorchReference(
         library="timm", constructor="inception_resnet_v2", mapping="inception", bn_epsilon=1e-3,
     ),
+    weights=(TIMM_INCEPTION_RESNET_V2,),
 )
 def InceptionResNetV2(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -602,4 +647,5 @@ def InceptionResNetV2(
         return conv_bn(x, 1536, 1, style=style, name="conv_7b", explicit=True)
 
     return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_resnet_v2")
+                  classes, classifier_activation, name or "inception_resnet_v2",
+                  (InceptionResNetV2, {"implementation": implementation}))

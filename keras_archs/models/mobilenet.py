@@ -40,7 +40,7 @@ from keras_archs.layers.mobile import (
 )
 from keras_archs.layers.padding import conv_padding
 from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["MobileNet", "MobileNetV2", "MobileNetV3Large", "MobileNetV3Small"]
 
@@ -183,12 +183,77 @@ def _check_bool(value, argument):
 
 
 def _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-           classifier_activation, name):
+           classifier_activation, name, form):
     return build_model(
         features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name, form=form,
     )
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
+_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
+# keras.applications' files at width 1.0 and 224 pixels (tests/test_weights.py compares them
+# with what keras.applications downloads). keras passes no hash for MobileNet's and
+# MobileNetV2's, so neither do we. Without the top, keras picks the file trained at the
+# input's side (128, 160, 192 or 224); these entries load the 224 one at every side.
+KERAS_MOBILENET = PretrainedWeights.from_keras(
+    "MobileNet", f"{_KERAS_WEIGHTS}/mobilenet/mobilenet_1_0_224_tf.h5", "",
+    f"{_KERAS_WEIGHTS}/mobilenet/mobilenet_1_0_224_tf_no_top.h5", "", 70.4, _KERAS_LICENSE, "tf",
+)
+KERAS_MOBILENET_V2 = PretrainedWeights.from_keras(
+    "MobileNetV2", f"{_KERAS_WEIGHTS}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5", "",
+    f"{_KERAS_WEIGHTS}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "", 71.3,
+    _KERAS_LICENSE, "tf",
+)
+# size -> (md5 with the top, md5 without, top-1 of keras' mobilenet_v3.py docstring table, which
+# keras.io's table leaves out).
+KERAS_V3_HASHES = {
+    "small": ("8768d4c2e7dee89b9d02b2d03d65d862", "d3e8ec802a04aa4fc771ee12a9a9b836", 68.1),
+    "large": ("59e551e166be033d707958cf9e29a6a7", "07fb09a5933dd0c8eaafa16978110389", 75.6),
+}
+
+
+def _keras_v3_weights(size, twin):
+    file_hash, file_hash_no_top, top1 = KERAS_V3_HASHES[size]
+    stem = f"{_KERAS_WEIGHTS}/mobilenet_v3/weights_mobilenet_v3_{size}_224_1.0_float"
+    return PretrainedWeights.from_keras(
+        twin, f"{stem}.h5", file_hash, f"{stem}_no_top_v2.h5", file_hash_no_top, top1,
+        "Apache-2.0 (tensorflow/models, which publishes the checkpoints; keras' documentation states none)",
+        # keras' mobilenet_v3.preprocess_input passes pixels through: the model rescales them.
+        "raw", top1_source="keras mobilenet_v3.py docstring (1.0, 224, float)",
+    )
+
+
+# torchvision's checkpoints, DEFAULT first (url and acc@1 of torchvision.models.get_weight;
+# tests_convert/test_weights_sources.py compares them): (enum, file, top-1, resize side).
+TORCHVISION_CHECKPOINTS = {
+    "mobilenet_v2": (("MobileNet_V2_Weights.IMAGENET1K_V2", "mobilenet_v2-7ebf99e0.pth", 72.154, 232),
+                     ("MobileNet_V2_Weights.IMAGENET1K_V1", "mobilenet_v2-b0353104.pth", 71.878, 256)),
+    "mobilenet_v3_large": (("MobileNet_V3_Large_Weights.IMAGENET1K_V2", "mobilenet_v3_large-5c1a4163.pth", 75.274,
+                            232),
+                           ("MobileNet_V3_Large_Weights.IMAGENET1K_V1", "mobilenet_v3_large-8738ca79.pth", 74.042,
+                            256)),
+    "mobilenet_v3_small": (("MobileNet_V3_Small_Weights.IMAGENET1K_V1", "mobilenet_v3_small-047dcff4.pth", 67.668,
+                            256),),
+}
+
+
+def _torchvision_weights(constructor):
+    return tuple(
+        PretrainedWeights.from_torchvision(
+            checkpoint, f"https://download.pytorch.org/models/{file_name}", top1, resize_size=resize_size
+        )
+        for checkpoint, file_name, top1, resize_size in TORCHVISION_CHECKPOINTS[constructor]
+    )
+
+
+# timm's default mobilenetv1_100 checkpoint (timm.models.get_pretrained_cfg); its top-1 at 224
+# is in timm's README (the MobileNet-V1 baseline table), not yet in results-imagenet.csv.
+TIMM_MOBILENET = PretrainedWeights.from_timm(
+    "mobilenetv1_100.ra4_e3600_r224_in1k", 75.382, crop_size=224, crop_pct=0.875, interpolation="bicubic",
+    mean=(0.5,) * 3, std=(0.5,) * 3, top1_source="timm README (MobileNet-V1 baseline table, 224)",
+)
 
 
 def _relu6(x, stem):
@@ -207,6 +272,7 @@ def _relu6(x, stem):
     preprocessing="tf",
     preset="mobilenet",
     twin="MobileNet",
+    weights=(KERAS_MOBILENET,),
 )
 @register_model(
     "timm_mobilenet",
@@ -217,11 +283,12 @@ def _relu6(x, stem):
         params=4_231_976, source="timm mobilenetv1_100 num_params (timm 1.0.31)", gmacs=0.569,
         gmacs_source="Howard 2017, Table 8 (569M mult-adds)",
     ),
-    # timm's mobilenetv1_100 checkpoints are normalized with ImageNet mean and std.
-    preprocessing="torch",
+    # timm's mobilenetv1_100 checkpoint is normalized with mean = std = 0.5.
+    preprocessing="tf",
     preset="mobilenet",
     defaults={"implementation": "timm"},
     torch_reference=TorchReference(library="timm", constructor="mobilenetv1_100", mapping="mobilenet"),
+    weights=(TIMM_MOBILENET,),
 )
 def MobileNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -274,8 +341,9 @@ def MobileNet(
         x = keras.layers.Reshape((classes,), name="reshape_2")(x)
         return keras.layers.Activation(classifier_activation, name="predictions")(x)
 
+    form = (MobileNet, {"alpha": alpha, "depth_multiplier": depth_multiplier, "implementation": implementation})
     return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or "mobilenet")
+                  classifier_activation, name or "mobilenet", form)
 
 
 @register_model(
@@ -290,6 +358,7 @@ def MobileNet(
     preprocessing="tf",
     preset="mobilenet",
     twin="MobileNetV2",
+    weights=(KERAS_MOBILENET_V2,),
 )
 @register_model(
     "tv_mobilenet_v2",
@@ -304,6 +373,7 @@ def MobileNet(
     preset="mobilenet",
     defaults={"implementation": "torchvision"},
     torch_reference=TorchReference(library="torchvision", constructor="mobilenet_v2", mapping="mobilenet"),
+    weights=_torchvision_weights("mobilenet_v2"),
 )
 def MobileNetV2(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -365,13 +435,14 @@ def MobileNetV2(
             x = keras.layers.Dropout(conventions.dropout_rate, name="dropout")(x)
         return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
+    form = (MobileNetV2, {"alpha": alpha, "implementation": implementation})
     return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or "mobilenet_v2")
+                  classifier_activation, name or "mobilenet_v2", form)
 
 
 def _mobilenet_v3(
-    blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
-    include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name,
+    constructor, blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing,
+    implementation, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name,
 ):
     _check_alpha(alpha)
     _check_bool(minimalistic, "minimalistic")
@@ -439,8 +510,11 @@ def _mobilenet_v3(
         x = keras.layers.Flatten(name=auto("flatten"))(x)
         return keras.layers.Activation(classifier_activation, name="predictions")(x)
 
+    # The rescaling has no weights: either setting loads the same checkpoints (keras.applications
+    # also loads its file with include_preprocessing=False).
+    form = (constructor, {"alpha": alpha, "minimalistic": minimalistic, "implementation": implementation})
     return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name)
+                  classifier_activation, name, form)
 
 
 def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
@@ -464,6 +538,7 @@ def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
             library="timm", constructor=f"tf_mobilenetv3_{size}_100", mapping="mobilenet",
             model_kwargs={"include_preprocessing": False}, bn_epsilon=1e-3,
         ),
+        weights=(_keras_v3_weights(size, twin),),
     )
     tv_entry = register_model(
         f"tv_{name}",
@@ -480,6 +555,7 @@ def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
         torch_reference=TorchReference(
             library="torchvision", constructor=name, mapping="mobilenet", bn_epsilon=1e-3,
         ),
+        weights=_torchvision_weights(name),
     )
 
     def decorator(constructor):
@@ -516,7 +592,7 @@ def MobileNetV3Small(
     Returns:
         A `keras.Model`.
     """
-    return _mobilenet_v3(V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
+    return _mobilenet_v3(MobileNetV3Small, V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
                          include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
                          name or "mobilenet_v3_small")
 
@@ -534,6 +610,6 @@ def MobileNetV3Large(
     `implementation="torchvision"` (registered as `tv_mobilenet_v3_large`) computes
     torchvision's `mobilenet_v3_large`. Arguments as for `MobileNetV3Small`.
     """
-    return _mobilenet_v3(V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
+    return _mobilenet_v3(MobileNetV3Large, V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
                          include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
                          name or "mobilenet_v3_large")

@@ -21,7 +21,7 @@ import keras
 
 from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
 from keras_archs.models.base import build_model, check_choice, check_positive_int
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["AmoebaNet", "NASNet", "NASNetLarge"]
 
@@ -102,7 +102,8 @@ IMPLEMENTATIONS = {"keras": "zeros", "timm": "same"}
 
 
 def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, include_top, weights,
-            input_tensor, input_shape, pooling, classes, classifier_activation, name, max_pool_padding="zeros"):
+            input_tensor, input_shape, pooling, classes, classifier_activation, name, max_pool_padding="zeros",
+            form=None):
     if not isinstance(genotype, Genotype):
         raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
     genotype.validate()
@@ -130,8 +131,30 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
     return build_model(
         features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name, form=form,
     )
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet"
+_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
+# keras.applications' files, cached under other names than the URLs' (tests/test_weights.py
+# compares them with what keras.applications downloads), with keras.io's top-1.
+KERAS_NASNET_MOBILE = PretrainedWeights.from_keras(
+    "NASNetMobile", f"{_KERAS_WEIGHTS}/NASNet-mobile.h5", "020fb642bf7360b370c678b08e0adf61",
+    f"{_KERAS_WEIGHTS}/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63", 74.4, _KERAS_LICENSE, "tf",
+    filename="nasnet_mobile.h5", filename_no_top="nasnet_mobile_no_top.h5",
+)
+KERAS_NASNET_LARGE = PretrainedWeights.from_keras(
+    "NASNetLarge", f"{_KERAS_WEIGHTS}/NASNet-large.h5", "11577c9a518f0070763c2b964a382f17",
+    f"{_KERAS_WEIGHTS}/NASNet-large-no-top.h5", "d81d89dc07e6e56530c4e77faddd61b5", 82.5, _KERAS_LICENSE, "tf",
+    filename="nasnet_large.h5", filename_no_top="nasnet_large_no_top.h5",
+)
+# timm's port of the TF-slim checkpoint (timm.models.get_pretrained_cfg; top-1 from timm's
+# results-imagenet.csv at 331).
+TIMM_NASNET_LARGE = PretrainedWeights.from_timm(
+    "nasnetalarge.tf_in1k", 82.626, crop_size=331, crop_pct=0.911, interpolation="bicubic", mean=(0.5,) * 3,
+    std=(0.5,) * 3,
+)
 
 
 @register_model(
@@ -147,6 +170,7 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
     # Zoph 2018 trains with ScheduledDropPath, which no preset reproduces.
     preset="modern",
     twin="NASNetMobile",
+    weights=(KERAS_NASNET_MOBILE,),
 )
 def NASNet(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -173,7 +197,9 @@ def NASNet(
     """
     return _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, INPUT_SPEC_MOBILE, include_top,
                    weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-                   name or "nasnet_mobile")
+                   name or "nasnet_mobile",
+                   form=(NASNet, {"genotype": genotype, "num_cells": num_cells, "filters": filters,
+                                  "stem_filters": stem_filters, "skip_reduction": skip_reduction}))
 
 
 @register_model(
@@ -188,6 +214,7 @@ def NASNet(
     preprocessing="tf",
     preset="modern",
     twin="NASNetLarge",
+    weights=(KERAS_NASNET_LARGE,),
 )
 @register_model(
     "timm_nasnet_large",
@@ -203,6 +230,7 @@ def NASNet(
     preset="modern",
     defaults={"implementation": "timm"},
     torch_reference=TorchReference(library="timm", constructor="nasnetalarge", mapping="nasnet", bn_epsilon=1e-3),
+    weights=(TIMM_NASNET_LARGE,),
 )
 def NASNetLarge(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -231,7 +259,8 @@ def NASNetLarge(
     check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
     return _nasnet(NASNET_A, 6, 168, 96, True, INPUT_SPEC_LARGE, include_top, weights, input_tensor, input_shape,
                    pooling, classes, classifier_activation, name or "nasnet_large",
-                   max_pool_padding=IMPLEMENTATIONS[implementation])
+                   max_pool_padding=IMPLEMENTATIONS[implementation],
+                   form=(NASNetLarge, {"implementation": implementation}))
 
 
 @register_model(

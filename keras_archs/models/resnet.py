@@ -46,7 +46,9 @@ from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.layers.residual import ResidualSpec, residual_stages
 from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    IMAGENET_MEAN, IMAGENET_STD, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = [
     "ResNet18",
@@ -187,7 +189,7 @@ def _check_options(drop_path_rate, se_ratio):
 
 
 def _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-            classifier_activation, name):
+            classifier_activation, name, form):
     _check_options(drop_path_rate, se_ratio)
 
     def features(x):
@@ -208,14 +210,97 @@ def _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, i
     return build_model(
         features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
+        classifier_activation=classifier_activation, name=name, form=form,
     )
 
 
-def _resnet_v1(depth, variant, drop_path_rate, se_ratio, *common):
+def _resnet_v1(constructor, depth, variant, drop_path_rate, se_ratio, *common):
     check_choice(variant, tuple(VARIANTS), "variant")
     spec = dataclasses.replace(VARIANTS[variant], bottleneck=depth >= 50)
-    return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common)
+    form = (constructor, {"variant": variant, "se_ratio": se_ratio})
+    return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common, form)
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet"
+# keras.applications' files (`WEIGHTS_HASHES` of keras' resnet module; tests/test_weights.py
+# compares them with what keras.applications downloads): twin -> (file stem, md5 with the
+# top, md5 without, keras.io top-1, license as keras' documentation states it).
+_V1_LICENSE = "MIT (KaimingHe/deep-residual-networks, as keras' documentation states)"
+_V2_LICENSE = "BSD (facebook/fb.resnet.torch, as keras' documentation states)"
+KERAS_CHECKPOINTS = {
+    "ResNet50": ("resnet50", "2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626", 74.9,
+                 _V1_LICENSE, "caffe"),
+    "ResNet101": ("resnet101", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21", 76.4,
+                  _V1_LICENSE, "caffe"),
+    "ResNet152": ("resnet152", "100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c", 76.6,
+                  _V1_LICENSE, "caffe"),
+    "ResNet50V2": ("resnet50v2", "3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917", 76.0,
+                   _V2_LICENSE, "tf"),
+    "ResNet101V2": ("resnet101v2", "6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5", 77.2,
+                    _V2_LICENSE, "tf"),
+    "ResNet152V2": ("resnet152v2", "a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33", 78.0,
+                    _V2_LICENSE, "tf"),
+}
+# torchvision's checkpoints, DEFAULT first (url and acc@1 of torchvision.models.get_weight;
+# tests_convert/test_weights_sources.py compares them): constructor -> ((enum, file, top-1,
+# resize side), ...). IMAGENET1K_V2 was trained with torchvision's new recipe and evaluates
+# after a resize to 232.
+TORCHVISION_CHECKPOINTS = {
+    "resnet18": (("ResNet18_Weights.IMAGENET1K_V1", "resnet18-f37072fd.pth", 69.758, 256),),
+    "resnet34": (("ResNet34_Weights.IMAGENET1K_V1", "resnet34-b627a593.pth", 73.314, 256),),
+    "resnet50": (("ResNet50_Weights.IMAGENET1K_V2", "resnet50-11ad3fa6.pth", 80.858, 232),
+                 ("ResNet50_Weights.IMAGENET1K_V1", "resnet50-0676ba61.pth", 76.13, 256)),
+    "resnet101": (("ResNet101_Weights.IMAGENET1K_V2", "resnet101-cd907fc2.pth", 81.886, 232),
+                  ("ResNet101_Weights.IMAGENET1K_V1", "resnet101-63fe2227.pth", 77.374, 256)),
+    "resnet152": (("ResNet152_Weights.IMAGENET1K_V2", "resnet152-f82ba261.pth", 82.284, 232),
+                  ("ResNet152_Weights.IMAGENET1K_V1", "resnet152-394f9c45.pth", 78.312, 256)),
+    "resnext50_32x4d": (("ResNeXt50_32X4D_Weights.IMAGENET1K_V2", "resnext50_32x4d-1a0047aa.pth", 81.198, 232),
+                        ("ResNeXt50_32X4D_Weights.IMAGENET1K_V1", "resnext50_32x4d-7cdf4587.pth", 77.618, 256)),
+    "resnext101_32x8d": (("ResNeXt101_32X8D_Weights.IMAGENET1K_V2", "resnext101_32x8d-110c445d.pth", 82.834, 232),
+                         ("ResNeXt101_32X8D_Weights.IMAGENET1K_V1", "resnext101_32x8d-8ba56ff5.pth", 79.312, 256)),
+    "resnext101_64x4d": (("ResNeXt101_64X4D_Weights.IMAGENET1K_V1", "resnext101_64x4d-173b62eb.pth", 83.246, 232),),
+    "wide_resnet50_2": (("Wide_ResNet50_2_Weights.IMAGENET1K_V2", "wide_resnet50_2-9ba9bcbe.pth", 81.602, 232),
+                        ("Wide_ResNet50_2_Weights.IMAGENET1K_V1", "wide_resnet50_2-95faca4d.pth", 78.468, 256)),
+    "wide_resnet101_2": (("Wide_ResNet101_2_Weights.IMAGENET1K_V2", "wide_resnet101_2-d733dc28.pth", 82.51, 232),
+                         ("Wide_ResNet101_2_Weights.IMAGENET1K_V1", "wide_resnet101_2-32ee1156.pth", 78.848, 256)),
+}
+# timm's ports of the SE-Nets' Caffe models are not on the Hugging Face Hub: timm fetches
+# them from its GitHub releases (the pretrained configuration's `url`), as .pth files.
+_TIMM_RELEASES = "https://github.com/rwightman/pytorch-image-models/releases/download"
+TIMM_CHECKPOINTS = {
+    "legacy_seresnet50": ("legacy_seresnet50.in1k", f"{_TIMM_RELEASES}/v0.1-cadene/se_resnet50-ce0d4300.pth",
+                          77.644),
+    "legacy_seresnext50_32x4d": ("legacy_seresnext50_32x4d.in1k",
+                                 f"{_TIMM_RELEASES}/v0.1-weights/legacy_se_resnext50_32x4d-f3651bad.pth", 79.076),
+    "legacy_senet154": ("legacy_senet154.in1k", f"{_TIMM_RELEASES}/v0.1-weights/legacy_senet154-e9eb9fe6.pth",
+                        81.308),
+}
+
+
+def _keras_weights(twin):
+    stem, file_hash, file_hash_no_top, top1, license, preprocessing = KERAS_CHECKPOINTS[twin]
+    return PretrainedWeights.from_keras(
+        twin, f"{_KERAS_WEIGHTS}/{stem}_weights_tf_dim_ordering_tf_kernels.h5", file_hash,
+        f"{_KERAS_WEIGHTS}/{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5", file_hash_no_top, top1, license,
+        preprocessing,
+    )
+
+
+def _torchvision_weights(constructor):
+    return tuple(
+        PretrainedWeights.from_torchvision(
+            checkpoint, f"https://download.pytorch.org/models/{file_name}", top1, resize_size=resize_size
+        )
+        for checkpoint, file_name, top1, resize_size in TORCHVISION_CHECKPOINTS[constructor]
+    )
+
+
+def _timm_weights(constructor):
+    checkpoint, url, top1 = TIMM_CHECKPOINTS[constructor]
+    return (PretrainedWeights.from_timm(
+        checkpoint, top1, crop_size=224, crop_pct=0.875, interpolation="bilinear", mean=IMAGENET_MEAN,
+        std=IMAGENET_STD, url=url,
+    ),)
 
 
 def _torchvision(constructor, **model_kwargs):
@@ -228,6 +313,14 @@ def _timm(constructor):
 
 def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=None, gmacs_source="", twin=None,
                 defaults=None, top1=None, top1_source="", cifar_preset="resnet_cifar", torch_reference=None):
+    """Registers `name`; its checkpoints follow from `twin` (keras') and `torch_reference`."""
+    weights = []
+    if twin:
+        weights.append(_keras_weights(twin))
+    if torch_reference and torch_reference.constructor in TORCHVISION_CHECKPOINTS:
+        weights.extend(_torchvision_weights(torch_reference.constructor))
+    if torch_reference and torch_reference.constructor in TIMM_CHECKPOINTS:
+        weights.extend(_timm_weights(torch_reference.constructor))
     # Every ImageNet ResNet here trains with He 2015's recipe (the resnet preset): ResNeXt
     # (Xie 2017 §4) and SE-ResNet (Hu 2018 §6.1: SGD momentum 0.9, /10 every 30 epochs)
     # follow it, as do WRN's ImageNet runs. Their CIFAR recipes differ (`cifar_preset`);
@@ -237,7 +330,7 @@ def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=Non
         reference=Reference(params=params, source=source, gmacs=gmacs, gmacs_source=gmacs_source, top1=top1,
                             top1_source=top1_source),
         preprocessing=preprocessing, preset="resnet", cifar_preset=cifar_preset, twin=twin, defaults=defaults,
-        torch_reference=torch_reference,
+        torch_reference=torch_reference, weights=tuple(weights) or None,
     )
 
 
@@ -267,7 +360,7 @@ def ResNet18(
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-18 (He 2015, Table 1): basic units, 2-2-2-2; torchvision's form by default."""
-    return _resnet_v1(18, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _resnet_v1(ResNet18, 18, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet18")
 
 
@@ -279,12 +372,14 @@ def ResNet34(
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-34 (He 2015, Table 1): basic units, 3-4-6-3; torchvision's form by default."""
-    return _resnet_v1(34, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _resnet_v1(ResNet34, 34, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet34")
 
 
+@_registered("tv_resnet50", paper=RESNET_PAPER, params=25_557_032, source="TV resnet50", gmacs=4.089,
+             gmacs_source="TV resnet50", defaults={"variant": "v1.5"}, torch_reference=_torchvision("resnet50"))
 @_registered("resnet50", paper=RESNET_PAPER, params=25_583_592, source="KA ResNet50", preprocessing="caffe",
-             twin="ResNet50", torch_reference=_torchvision("resnet50", variant="v1.5"),
+             twin="ResNet50",
              top1=75.3, top1_source="KaimingHe/deep-residual-networks (single crop: 24.7% error)")
 def ResNet50(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -293,14 +388,16 @@ def ResNet50(
     """ResNet-50 (He 2015, Table 1): bottlenecks, 3-4-6-3.
 
     Twin of `keras.applications.ResNet50` by default; `variant="v1.5"` is torchvision's
-    `resnet50` (25,557,032 parameters).
+    `resnet50` (25,557,032 parameters), registered as "tv_resnet50".
     """
-    return _resnet_v1(50, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _resnet_v1(ResNet50, 50, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet50")
 
 
+@_registered("tv_resnet101", paper=RESNET_PAPER, params=44_549_160, source="TV resnet101", gmacs=7.801,
+             gmacs_source="TV resnet101", defaults={"variant": "v1.5"}, torch_reference=_torchvision("resnet101"))
 @_registered("resnet101", paper=RESNET_PAPER, params=44_601_832, source="KA ResNet101", preprocessing="caffe",
-             twin="ResNet101", torch_reference=_torchvision("resnet101", variant="v1.5"),
+             twin="ResNet101",
              top1=76.4, top1_source="KaimingHe/deep-residual-networks (single crop: 23.6% error)")
 def ResNet101(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -309,14 +406,16 @@ def ResNet101(
     """ResNet-101 (He 2015, Table 1): bottlenecks, 3-4-23-3.
 
     Twin of `keras.applications.ResNet101` by default; `variant="v1.5"` is torchvision's
-    `resnet101` (44,549,160 parameters).
+    `resnet101` (44,549,160 parameters), registered as "tv_resnet101".
     """
-    return _resnet_v1(101, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _resnet_v1(ResNet101, 101, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet101")
 
 
+@_registered("tv_resnet152", paper=RESNET_PAPER, params=60_192_808, source="TV resnet152", gmacs=11.514,
+             gmacs_source="TV resnet152", defaults={"variant": "v1.5"}, torch_reference=_torchvision("resnet152"))
 @_registered("resnet152", paper=RESNET_PAPER, params=60_268_520, source="KA ResNet152", preprocessing="caffe",
-             twin="ResNet152", torch_reference=_torchvision("resnet152", variant="v1.5"),
+             twin="ResNet152",
              top1=77.0, top1_source="KaimingHe/deep-residual-networks (single crop: 23.0% error)")
 def ResNet152(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -325,9 +424,9 @@ def ResNet152(
     """ResNet-152 (He 2015, Table 1): bottlenecks, 3-8-36-3.
 
     Twin of `keras.applications.ResNet152` by default; `variant="v1.5"` is torchvision's
-    `resnet152` (60,192,808 parameters).
+    `resnet152` (60,192,808 parameters), registered as "tv_resnet152".
     """
-    return _resnet_v1(152, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _resnet_v1(ResNet152, 152, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                       pooling, classes, classifier_activation, name or "resnet152")
 
 
@@ -335,8 +434,9 @@ for _constructor in (ResNet18, ResNet34, ResNet50, ResNet101, ResNet152):
     append_to_docstring(_constructor, COMMON_ARGS + VARIANT_ARG)
 
 
-def _resnet_v2(depth, drop_path_rate, se_ratio, *common):
-    return _resnet(_Net(BLOCKS[depth], V2, stride_last=True), drop_path_rate, se_ratio, *common)
+def _resnet_v2(constructor, depth, drop_path_rate, se_ratio, *common):
+    form = (constructor, {"se_ratio": se_ratio})
+    return _resnet(_Net(BLOCKS[depth], V2, stride_last=True), drop_path_rate, se_ratio, *common, form)
 
 
 @_registered("resnet50_v2", paper=PREACT_PAPER, params=25_568_360, source="KA ResNet50V2", preprocessing="tf",
@@ -346,7 +446,7 @@ def ResNet50V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-50 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet50V2."""
-    return _resnet_v2(50, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+    return _resnet_v2(ResNet50V2, 50, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
                       classes, classifier_activation, name or "resnet50_v2")
 
 
@@ -357,7 +457,7 @@ def ResNet101V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-101 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet101V2."""
-    return _resnet_v2(101, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+    return _resnet_v2(ResNet101V2, 101, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
                       classes, classifier_activation, name or "resnet101_v2")
 
 
@@ -368,7 +468,7 @@ def ResNet152V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-152 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet152V2."""
-    return _resnet_v2(152, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
+    return _resnet_v2(ResNet152V2, 152, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
                       classes, classifier_activation, name or "resnet152_v2")
 
 
@@ -376,13 +476,13 @@ for _constructor in (ResNet50V2, ResNet101V2, ResNet152V2):
     append_to_docstring(_constructor, COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n")
 
 
-def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common, ceil_mode_pool=False):
+def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common, form, ceil_mode_pool=False):
     """torchvision's bottleneck family: ResNeXt (cardinality > 1), Wide ResNet (wider groups)."""
     check_positive_int(cardinality, "cardinality")
     check_positive_int(width_per_group, "width_per_group")
     net = _Net(BLOCKS[depth], V1_5, cardinality=cardinality, width_per_group=width_per_group,
                ceil_mode_pool=ceil_mode_pool)
-    return _resnet(net, drop_path_rate, se_ratio, *common)
+    return _resnet(net, drop_path_rate, se_ratio, *common, form)
 
 
 GROUPED_ARGS = """        cardinality: groups of the 3x3 convolution (C in Xie 2017).
@@ -406,9 +506,10 @@ def ResNeXt50(
 
     torchvision's form (`resnext50_32x4d` by default): stride on the 3x3, no biases.
     """
+    form = (ResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio})
     return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
                     input_shape, pooling, classes, classifier_activation,
-                    name or f"resnext50_{cardinality}x{width_per_group}d")
+                    name or f"resnext50_{cardinality}x{width_per_group}d", form=form)
 
 
 @_registered("resnext101_64x4d", paper=RESNEXT_PAPER, params=83_455_272, source="TV resnext101_64x4d",
@@ -427,14 +528,16 @@ def ResNeXt101(
     torchvision's form (`resnext101_32x8d` by default, `resnext101_64x4d` with 64 groups
     of 4): stride on the 3x3, no biases.
     """
+    form = (ResNeXt101, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio})
     return _grouped(101, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
                     input_shape, pooling, classes, classifier_activation,
-                    name or f"resnext101_{cardinality}x{width_per_group}d")
+                    name or f"resnext101_{cardinality}x{width_per_group}d", form=form)
 
 
-def _wide(depth, width_factor, *options):
+def _wide(constructor, depth, width_factor, drop_path_rate, se_ratio, *common):
     check_positive_int(width_factor, "width_factor")
-    return _grouped(depth, 1, 64 * width_factor, *options)
+    form = (constructor, {"width_factor": width_factor, "se_ratio": se_ratio})
+    return _grouped(depth, 1, 64 * width_factor, drop_path_rate, se_ratio, *common, form=form)
 
 
 WIDE_ARGS = """        width_factor: how many times wider the bottleneck's 1x1 and 3x3 are than ResNet's.
@@ -455,7 +558,7 @@ def WideResNet50(
 
     torchvision's form (`wide_resnet50_2`): stride on the 3x3, no biases.
     """
-    return _wide(50, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _wide(WideResNet50, 50, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                  pooling, classes, classifier_activation, name or f"wide_resnet50_{width_factor}")
 
 
@@ -470,7 +573,7 @@ def WideResNet101(
 
     torchvision's form (`wide_resnet101_2`): stride on the 3x3, no biases.
     """
-    return _wide(101, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
+    return _wide(WideResNet101, 101, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
                  pooling, classes, classifier_activation, name or f"wide_resnet101_{width_factor}")
 
 
@@ -496,7 +599,7 @@ def SEResNet50(
     """
     net = _Net(BLOCKS[50], dataclasses.replace(V1_5, stride_on_3x3=False), ceil_mode_pool=True)
     return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name or "seresnet50")
+                   classifier_activation, name or "seresnet50", (SEResNet50, {"se_ratio": se_ratio}))
 
 
 @_registered("seresnext50_32x4d", paper=SE_PAPER, params=27_559_896, source="IMG seresnext50_32x4d", gmacs=4.258,
@@ -514,6 +617,8 @@ def SEResNeXt50(
     """
     return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
                     input_shape, pooling, classes, classifier_activation, name or "seresnext50_32x4d",
+                    form=(SEResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group,
+                                        "se_ratio": se_ratio}),
                     ceil_mode_pool=True)
 
 
@@ -547,7 +652,7 @@ def SENet154(
                projection_kernel_after_stage1=3, first_width_divisor=2, head_dropout=dropout_rate,
                ceil_mode_pool=True)
     return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name or "senet154")
+                   classifier_activation, name or "senet154", (SENet154, {"se_ratio": se_ratio}))
 
 
 for _constructor in (SEResNet50, SEResNeXt50):

@@ -29,7 +29,7 @@ from keras_archs.layers.inception import ConvStyle, LayerNames, conv_bn
 from keras_archs.layers.mobile import sep_conv_bn
 from keras_archs.layers.padding import max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, Reference, TorchReference, register_model
+from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["Xception"]
 
@@ -125,6 +125,23 @@ def _features(x, implementation):
     return x
 
 
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/xception"
+# keras.applications' files (tests/test_weights.py compares them with what keras.applications
+# downloads), with keras.io's top-1.
+KERAS_XCEPTION = PretrainedWeights.from_keras(
+    "Xception", f"{_KERAS_WEIGHTS}/xception_weights_tf_dim_ordering_tf_kernels.h5",
+    "0a58e3b7378bc2990ea3b43d5981f1f6", f"{_KERAS_WEIGHTS}/xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "b0042744bf5b25fce3cb969f33bebb97", 79.0, "MIT (trained by keras' author, as keras' documentation states)", "tf",
+)
+# Cadene's port of the keras file to PyTorch, which timm fetches from its GitHub releases
+# (it is not on the Hugging Face Hub); top-1 from timm's results-imagenet.csv at 299.
+TIMM_XCEPTION = PretrainedWeights.from_timm(
+    "legacy_xception.tf_in1k", 79.040, crop_size=299, crop_pct=0.8975, interpolation="bicubic", mean=(0.5,) * 3,
+    std=(0.5,) * 3,
+    url="https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-cadene/xception-43020ad28.pth",
+)
+
+
 @register_model(
     "xception",
     family="xception",
@@ -139,6 +156,7 @@ def _features(x, implementation):
     # momentum 0.9 in place of RMSProp; the inception_v3 preset is the nearest.
     preset="inception_v3",
     twin="Xception",
+    weights=(KERAS_XCEPTION,),
 )
 @register_model(
     "timm_xception",
@@ -151,6 +169,7 @@ def _features(x, implementation):
     preset="inception_v3",
     defaults={"implementation": "timm"},
     torch_reference=TorchReference(library="timm", constructor="legacy_xception", mapping="xception"),
+    weights=(TIMM_XCEPTION,),
 )
 def Xception(
     include_top=True,
@@ -205,4 +224,5 @@ def Xception(
         classes=classes,
         classifier_activation=classifier_activation,
         name=name or "xception",
+        form=(Xception, {"implementation": implementation}),
     )
