@@ -2,6 +2,7 @@
 
     keras-archs list [PATTERN] [--markdown]
     keras-archs info NAME
+    keras-archs weights [PATTERN] [--markdown]
     keras-archs summary NAME
     keras-archs export MODEL_OR_PATH --format saved_model|tflite|onnx [--quantize ...] [--data ...]
     keras-archs convert NAME CHECKPOINT -o OUT.weights.h5
@@ -20,7 +21,7 @@ from keras_archs.cli_types import OneLineErrorParser, fail, first_line, positive
 from keras_archs.profile import profile
 from keras_archs.registry import list_models, model_info
 
-__all__ = ["ZooRow", "build_parser", "main", "measure", "measure_all", "zoo_table"]
+__all__ = ["ZooRow", "build_parser", "main", "measure", "measure_all", "weights_table", "zoo_table"]
 
 # What each export format needs beyond the base install, and the extra that brings it:
 # ONNX conversion (tf2onnx, onnx) and its parity check (onnxruntime); the TFLite parity
@@ -134,6 +135,43 @@ def zoo_table(rows, markdown=False):
     return "\n".join([render(header), *(render(cell) for cell in cells)])
 
 
+def _transform(entry):
+    """The published evaluation transform and input scaling of a weights entry, in words."""
+    scaling = entry.preprocessing
+    if entry.preprocessing == "mean_std":
+        scaling = f"mean {tuple(round(value, 3) for value in entry.mean)}, std {tuple(round(value, 3) for value in entry.std)}"
+    if entry.resize_size is None:  # keras.applications publishes the input side and the mode only
+        return f"input {entry.crop_size}; {scaling}"
+    return f"resize {entry.resize_size}, crop {entry.crop_size}, {entry.interpolation}; {scaling}"
+
+
+def weights_table(names, markdown=False):
+    """One row per published checkpoint of `names` (the registry's weights entries; builds nothing)."""
+    header = ["name", "weights=", "source", "checkpoint", "top-1 %", "license", "evaluation; preprocessing"]
+    cells = []
+    for name in names:
+        for index, entry in enumerate(model_info(name).weights):
+            tags = f"imagenet, {entry.tag}" if index == 0 else entry.tag
+            top1 = "-" if entry.top1 is None else f"{entry.top1:g}"
+            cells.append([name, tags, entry.source, entry.checkpoint, top1, entry.license, _transform(entry)])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cell) + " |" for cell in cells]
+        return "\n".join(lines)
+    widths = [max(len(value) for value in column) for column in zip(header, *cells)]
+    return "\n".join("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip()
+                     for row in [header, *cells])
+
+
+def _weights(args):
+    names = list_models(args.pattern, pretrained=True)
+    if not names:
+        print(f"No model with published weights matches {args.pattern!r}.", file=sys.stderr)
+        return 1
+    print(weights_table(names, markdown=args.markdown))
+    return 0
+
+
 def _list(args):
     names = list_models(args.pattern)
     if not names:
@@ -180,6 +218,15 @@ def _describe(info):
         lines.append(
             f"PyTorch reference: {info.torch_reference.call}, the same function as "
             f"keras_archs.get_model({info.name!r}{options}); weights: keras-archs convert {info.name} CHECKPOINT -o OUT.weights.h5"
+        )
+    if not info.weights:
+        lines.append("pretrained weights: none published")
+    for index, entry in enumerate(info.weights):
+        selected = f'weights="imagenet" or "{entry.tag}"' if index == 0 else f'weights="{entry.tag}"'
+        top1 = "" if entry.top1 is None else f", top-1 {entry.top1:g}% ({entry.top1_source})"
+        lines.append(
+            f"pretrained weights: {selected}: {entry.source} {entry.checkpoint}{top1}; license {entry.license}; "
+            f"{_transform(entry)}"
         )
     return "\n".join(lines)
 
@@ -334,6 +381,10 @@ def build_parser():
     listing.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
     listing.add_argument("--markdown", action="store_true", help="print a Markdown table")
     listing.set_defaults(run=_list)
+    pretrained = commands.add_parser("weights", help="the published checkpoints of weights=, from the registry")
+    pretrained.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
+    pretrained.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    pretrained.set_defaults(run=_weights)
     for command, run, text in (
         ("info", _info, "paper, input size, references of one model"),
         ("summary", _summary, "Keras summary, info and per-layer profile of one model"),

@@ -42,6 +42,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # torchvision's code is BSD-3-Clause; its README ("Pre-trained Model License") adds that the
 # weights may carry terms of the data they were trained on (ImageNet's are non-commercial).
+TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models"
 TORCHVISION_LICENSE = "BSD-3-Clause (torchvision); may carry ImageNet's terms (torchvision README)"
 
 # The names of `keras_archs.training.presets.PRESETS`, kept here so that `register_model` can
@@ -373,6 +374,17 @@ class PretrainedWeights:
             **overrides,
         }
         return cls(source="torchvision", checkpoint=checkpoint, url=url, top1=top1, **options)
+
+    @classmethod
+    def from_torchvision_rows(cls, rows):
+        """torchvision entries from `(enum, file name, acc@1, resize side)` rows, in order.
+
+        The files are at torchvision's address, https://download.pytorch.org/models/.
+        """
+        return tuple(
+            cls.from_torchvision(checkpoint, f"{TORCHVISION_WEIGHTS_URL}/{file_name}", top1, resize_size=resize_size)
+            for checkpoint, file_name, top1, resize_size in rows
+        )
 
     @classmethod
     def from_keras(cls, checkpoint, url, file_hash, url_no_top, file_hash_no_top, top1, license, preprocessing,

@@ -94,3 +94,26 @@ def test_info_names_the_registry_training_presets(capsys):
     assert "training preset: resnet_cifar (recipes/train.py); CIFAR: resnet_cifar" in capsys.readouterr().out
     assert cli.main(["info", "densenet121"]) == 0
     assert "training preset: densenet (recipes/train.py); CIFAR: densenet_cifar" in capsys.readouterr().out
+
+
+def test_weights_lists_each_published_checkpoint_without_building(capsys, layers_created):
+    assert cli.main(["weights", "tv_resnet50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["name", "weights=", "source"]
+    assert [line.split()[1:4] for line in lines[1:]] == [
+        ["imagenet,", "torchvision.IMAGENET1K_V2", "torchvision"], ["torchvision.IMAGENET1K_V1", "torchvision",
+                                                                  "ResNet50_Weights.IMAGENET1K_V1"],
+    ]
+    assert "80.858" in lines[1] and "resize 232, crop 224, bilinear; torch" in lines[1]
+    assert not layers_created
+    assert cli.main(["weights", "lenet5*"]) == 1
+    assert "No model with published weights matches 'lenet5*'" in capsys.readouterr().err
+
+
+def test_info_shows_the_weights_entries(capsys):
+    assert cli.main(["info", "resnet50"]) == 0
+    out = capsys.readouterr().out
+    assert ('pretrained weights: weights="imagenet" or "keras": keras ResNet50, top-1 74.9% '
+            "(keras.io/api/applications); license MIT") in out
+    assert cli.main(["info", "lenet5"]) == 0
+    assert "pretrained weights: none published" in capsys.readouterr().out

@@ -90,13 +90,13 @@ ENTRIES = [
 def test_each_entry_preprocessing_agrees_with_its_published_transform(name, entry):
     """"torch" is ImageNet's mean/std, "tf" is 0.5/0.5, keras files publish a mode only; an entry
     whose mode is not what its published statistics say explains why (GoogLeNet's transform_input)."""
+    # With the top the weights take the architecture's default input, keras.applications' rule.
+    assert entry.crop_size == keras_archs.model_info(name).input_spec.default_size
     if entry.preprocessing == "mean_std" or entry.mean is None:
         assert entry.preprocessing == "mean_std" or entry.source == "keras"
         return
     published = {IMAGENET_MEAN + IMAGENET_STD: "torch", (0.5,) * 6: "tf"}.get(entry.mean + entry.std)
     assert published == entry.preprocessing or entry.note, (published, entry.preprocessing)
-    # With the top the weights take the architecture's default input, keras.applications' rule.
-    assert entry.crop_size == keras_archs.model_info(name).input_spec.default_size
 
 
 def _index_file():

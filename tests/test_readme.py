@@ -29,3 +29,18 @@ def test_readme_main_job_installs_the_extra_its_export_needs():
     extra = EXTRAS[export_format][0]
     installed = re.search(r"pip install -q -e (\S+)", main_job).group(1).strip("\"'")
     assert installed == f".[{extra}]", (installed, extra)
+
+
+def test_readme_weights_table_is_the_registry_s(monkeypatch):
+    """`python tools/model_table.py --weights-only --check` passes: the table is what the registry holds."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import model_table  # noqa: PLC0415 - a script under tools/
+
+    readme = (ROOT / "README.md").read_text()
+    assert model_table.render_weights(readme) == readme
+    table = readme.split(model_table.WEIGHTS_TABLE[0])[1].split(model_table.WEIGHTS_TABLE[1])[0]
+    import keras_archs  # noqa: PLC0415
+
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| name")]
+    assert len(rows) == sum(len(keras_archs.model_info(name).weights)
+                            for name in keras_archs.list_models(pretrained=True))

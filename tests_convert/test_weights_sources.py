@@ -7,12 +7,14 @@ import hashlib
 import http.server
 import importlib.resources
 import json
+import math
 import os
 import threading
 
 import keras
 import numpy as np
 import pytest
+import timm
 import torch
 import torchvision
 from safetensors.torch import save_file
@@ -28,6 +30,7 @@ ENTRIES = [
     for entry in keras_archs.model_info(name).weights
 ]
 TORCHVISION = [(name, entry) for name, entry in ENTRIES if entry.source == "torchvision"]
+TIMM = [(name, entry) for name, entry in ENTRIES if entry.source == "timm"]
 
 
 def _ids(pairs):
@@ -48,6 +51,52 @@ def test_torchvision_entries_are_what_torchvision_publishes(name, entry):
     reference = keras_archs.model_info(name).torch_reference
     assert torchvision.models.get_model_weights(reference.constructor) is type(published)
     assert entry.license == registry.TORCHVISION_LICENSE
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in convert.REFERENCES.items() if r.library == "torchvision"))
+def test_every_torchvision_checkpoint_of_a_reference_is_an_entry_default_first(name):
+    """All of torchvision's ImageNet classifiers for the reference's architecture, its DEFAULT first (VGG16's
+    IMAGENET1K_FEATURES, a feature extractor whose classifier is not trained, publishes no accuracy)."""
+    constructor = convert.REFERENCES[name].constructor
+    published = torchvision.models.get_model_weights(constructor)
+    classifiers = [str(w) for w in published if not math.isnan(w.meta["_metrics"]["ImageNet-1K"]["acc@1"])]
+    ours = [entry.checkpoint for entry in keras_archs.model_info(name).weights if entry.source == "torchvision"]
+    assert sorted(ours) == sorted(classifiers)
+    assert ours[0] == str(published.DEFAULT)
+
+
+@pytest.mark.parametrize(("name", "entry"), TIMM, ids=_ids(TIMM))
+def test_timm_entries_are_what_timm_publishes(name, entry):
+    """Name, file, transform and license of timm's pretrained configuration for the reference's architecture."""
+    assert entry.checkpoint in timm.list_pretrained()
+    config = timm.models.get_pretrained_cfg(entry.checkpoint).to_dict()
+    assert config["architecture"] == keras_archs.model_info(name).torch_reference.constructor
+    if entry.on_hub:
+        assert (entry.hub_id, entry.filename) == (config["hf_hub_id"], "model.safetensors")
+    else:  # timm's legacy checkpoints, which it fetches from its GitHub releases
+        assert not config.get("hf_hub_id") and entry.url == config["url"]
+    assert config["num_classes"] == 1000 and not config.get("label_offset")
+    assert [entry.crop_size] * 2 == list(config["input_size"][1:])
+    assert entry.resize_size == math.floor(entry.crop_size / config["crop_pct"])  # timm's eval transform
+    assert entry.interpolation == config["interpolation"] and config.get("crop_mode", "center") == "center"
+    assert entry.mean == pytest.approx(tuple(config["mean"])) and entry.std == pytest.approx(tuple(config["std"]))
+    assert entry.license == config["license"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in convert.REFERENCES.items() if r.library == "timm"))
+def test_every_timm_reference_with_a_checkpoint_loads_timm_default(name):
+    """Where timm publishes ImageNet weights for the reference's architecture, the first timm entry is the
+    checkpoint timm.create_model(pretrained=True) loads. A reference built with other than the name's default
+    options (the MobileNetV3 twins' include_preprocessing=False) cannot take converted weights: those names load
+    keras.applications' file."""
+    reference = convert.REFERENCES[name]
+    assert timm.list_pretrained(f"{reference.constructor}.*")
+    ours = [entry.checkpoint for entry in keras_archs.model_info(name).weights if entry.source == "timm"]
+    if reference.model_kwargs:
+        assert not ours and keras_archs.model_info(name).weights[0].source == "keras"
+        return
+    default = timm.models.get_pretrained_cfg(reference.constructor)
+    assert ours[0] == f"{reference.constructor}.{default.tag}"
 
 
 def test_googlenet_weights_take_tf_scaling():
@@ -258,3 +307,24 @@ def test_timm_checkpoint_from_a_hub_mirror_converts_without_torch_load(caches, m
         keras.ops.convert_to_numpy(keras_archs.preprocess_input(pixels, model=name)).ravel(),
         (1 - np.array(entry.mean)) / np.array(entry.std), rtol=1e-6,
     )
+
+
+def test_timm_checkpoint_outside_the_hub_is_a_hash_checked_pth(caches, monkeypatch):
+    """timm's legacy SE-ResNet-50 checkpoint lives on GitHub releases: fetched as torchvision's are."""
+    name = "seresnet50"
+    reference = parity.build_reference(convert.REFERENCES[name], parity.images(224, 224, batch=2)).float().eval()
+    checkpoint = caches / "checkpoint.pth"
+    torch.save(reference.state_dict(), checkpoint)
+    content = checkpoint.read_bytes()
+    file_name = f"se_resnet50-{hashlib.sha256(content).hexdigest()[:8]}.pth"
+    server = _Server({f"/v0.1-cadene/{file_name}": content})
+    published = keras_archs.model_info(name).weights[0]
+    assert (published.source, published.on_hub, published.needs_torch) == ("timm", False, True)
+    entry = dataclasses.replace(published, url=f"{server.url}/v0.1-cadene/{file_name}", file_hash=file_name[12:20])
+    _with_weights(monkeypatch, name, entry)
+
+    images = parity.images(224, 224, batch=2).astype("float32")
+    ours = keras_archs.get_model(name, weights="imagenet", classifier_activation=None)
+    assert parity.relative_difference(_logits(ours, images), _torch_logits(reference, images)) <= 1e-4
+    assert server.requests == [("GET", f"/v0.1-cadene/{file_name}")]
+    assert os.listdir(caches / "keras" / "keras_archs") == [os.path.basename(weights.converted_path(name, entry))]

@@ -1,43 +1,53 @@
-"""Regenerates the model table in README.md from the registry (never edit it by hand).
+"""Regenerates README.md's model and weights tables from the registry (never edit them by hand).
 
-    python tools/model_table.py            # rewrite README.md between the table markers
-    python tools/model_table.py --check    # exit 1 if README.md's table is out of date
+    python tools/model_table.py                    # rewrite both tables between their markers
+    python tools/model_table.py --check            # exit 1 if either is out of date
+    python tools/model_table.py --weights-only     # only the weights table (builds no model)
 """
 
 import argparse
 import os
 import sys
 
-from keras_archs.cli import measure_all, zoo_table
+from keras_archs.cli import measure_all, weights_table, zoo_table
 from keras_archs.cli_types import first_line
 from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models
 
-START = "<!-- model-table:start -->"
-END = "<!-- model-table:end -->"
+MODEL_TABLE = ("<!-- model-table:start -->", "<!-- model-table:end -->")
+WEIGHTS_TABLE = ("<!-- weights-table:start -->", "<!-- weights-table:end -->")
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
 
-def render_readme(text, table):
-    """README text with the part between the markers replaced by `table`."""
-    head, found_start, rest = text.partition(START)
-    _, found_end, tail = rest.partition(END)
+def render_readme(text, table, markers=MODEL_TABLE):
+    """README text with the part between `markers` (start, end) replaced by `table`."""
+    start, end = markers
+    head, found_start, rest = text.partition(start)
+    _, found_end, tail = rest.partition(end)
     if not (found_start and found_end):
-        raise ValueError(f"README.md must contain {START} and {END}")
-    return f"{head}{START}\n{table}\n{END}{tail}"
+        raise ValueError(f"README.md must contain {start} and {end}")
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def render_weights(text):
+    """README text with the weights table regenerated."""
+    return render_readme(text, weights_table(list_models(pretrained=True), markdown=True), WEIGHTS_TABLE)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--check", action="store_true", help="only compare, write nothing")
+    parser.add_argument("--weights-only", action="store_true", help="only the weights table (fast)")
     args = parser.parse_args(argv)
-    table = zoo_table(measure_all(list_models()), markdown=True)  # one progress line per model on stderr
     with open(README, encoding="utf-8") as handle:
         current = handle.read()
-    updated = render_readme(current, table)
+    updated = render_weights(current)
+    if not args.weights_only:
+        table = zoo_table(measure_all(list_models()), markdown=True)  # one progress line per model on stderr
+        updated = render_readme(updated, table)
     if args.check:
         if updated != current:
-            print("README.md's model table is out of date: run python tools/model_table.py", file=sys.stderr)
+            print("README.md's tables are out of date: run python tools/model_table.py", file=sys.stderr)
             return 1
         return 0
     def write(temp_path):

@@ -143,6 +143,7 @@ KERAS_INCEPTION_V3 = PretrainedWeights.from_keras(
     "9a0d58056eeedaa3f26cb7ebd46da564",
     f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
     "bcbd6486424b2319ff4ef7d526e38f63", 77.9, _KERAS_LICENSE, "tf",
+    crop_size=299,
 )
 KERAS_INCEPTION_RESNET_V2 = PretrainedWeights.from_keras(
     "InceptionResNetV2",
@@ -150,6 +151,7 @@ KERAS_INCEPTION_RESNET_V2 = PretrainedWeights.from_keras(
     "e693bd0210a403b3192acc6073ad2e96",
     f"{_KERAS_WEIGHTS}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
     "d19885ff4a710c122648d3b5c3b684e4", 80.3, _KERAS_LICENSE, "tf",
+    crop_size=299,
 )
 # torchvision.models.get_weight("Inception_V3_Weights.IMAGENET1K_V1"): url, acc@1, transform.
 TORCHVISION_INCEPTION_V3 = PretrainedWeights.from_torchvision(

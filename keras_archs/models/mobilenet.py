@@ -239,15 +239,6 @@ TORCHVISION_CHECKPOINTS = {
 }
 
 
-def _torchvision_weights(constructor):
-    return tuple(
-        PretrainedWeights.from_torchvision(
-            checkpoint, f"https://download.pytorch.org/models/{file_name}", top1, resize_size=resize_size
-        )
-        for checkpoint, file_name, top1, resize_size in TORCHVISION_CHECKPOINTS[constructor]
-    )
-
-
 # timm's default mobilenetv1_100 checkpoint (timm.models.get_pretrained_cfg); its top-1 at 224
 # is in timm's README (the MobileNet-V1 baseline table), not yet in results-imagenet.csv.
 TIMM_MOBILENET = PretrainedWeights.from_timm(
@@ -373,7 +364,7 @@ def MobileNet(
     preset="mobilenet",
     defaults={"implementation": "torchvision"},
     torch_reference=TorchReference(library="torchvision", constructor="mobilenet_v2", mapping="mobilenet"),
-    weights=_torchvision_weights("mobilenet_v2"),
+    weights=PretrainedWeights.from_torchvision_rows(TORCHVISION_CHECKPOINTS["mobilenet_v2"]),
 )
 def MobileNetV2(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -555,7 +546,7 @@ def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
         torch_reference=TorchReference(
             library="torchvision", constructor=name, mapping="mobilenet", bn_epsilon=1e-3,
         ),
-        weights=_torchvision_weights(name),
+        weights=PretrainedWeights.from_torchvision_rows(TORCHVISION_CHECKPOINTS[name]),
     )
 
     def decorator(constructor):

@@ -147,7 +147,7 @@ KERAS_NASNET_MOBILE = PretrainedWeights.from_keras(
 KERAS_NASNET_LARGE = PretrainedWeights.from_keras(
     "NASNetLarge", f"{_KERAS_WEIGHTS}/NASNet-large.h5", "11577c9a518f0070763c2b964a382f17",
     f"{_KERAS_WEIGHTS}/NASNet-large-no-top.h5", "d81d89dc07e6e56530c4e77faddd61b5", 82.5, _KERAS_LICENSE, "tf",
-    filename="nasnet_large.h5", filename_no_top="nasnet_large_no_top.h5",
+    filename="nasnet_large.h5", filename_no_top="nasnet_large_no_top.h5", crop_size=331,
 )
 # timm's port of the TF-slim checkpoint (timm.models.get_pretrained_cfg; top-1 from timm's
 # results-imagenet.csv at 331).

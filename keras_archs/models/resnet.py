@@ -286,15 +286,6 @@ def _keras_weights(twin):
     )
 
 
-def _torchvision_weights(constructor):
-    return tuple(
-        PretrainedWeights.from_torchvision(
-            checkpoint, f"https://download.pytorch.org/models/{file_name}", top1, resize_size=resize_size
-        )
-        for checkpoint, file_name, top1, resize_size in TORCHVISION_CHECKPOINTS[constructor]
-    )
-
-
 def _timm_weights(constructor):
     checkpoint, url, top1 = TIMM_CHECKPOINTS[constructor]
     return (PretrainedWeights.from_timm(
@@ -318,7 +309,7 @@ def _registered(name, *, paper, params, source, preprocessing="torch", gmacs=Non
     if twin:
         weights.append(_keras_weights(twin))
     if torch_reference and torch_reference.constructor in TORCHVISION_CHECKPOINTS:
-        weights.extend(_torchvision_weights(torch_reference.constructor))
+        weights.extend(PretrainedWeights.from_torchvision_rows(TORCHVISION_CHECKPOINTS[torch_reference.constructor]))
     if torch_reference and torch_reference.constructor in TIMM_CHECKPOINTS:
         weights.extend(_timm_weights(torch_reference.constructor))
     # Every ImageNet ResNet here trains with He 2015's recipe (the resnet preset): ResNeXt

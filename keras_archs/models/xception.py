@@ -132,6 +132,7 @@ KERAS_XCEPTION = PretrainedWeights.from_keras(
     "Xception", f"{_KERAS_WEIGHTS}/xception_weights_tf_dim_ordering_tf_kernels.h5",
     "0a58e3b7378bc2990ea3b43d5981f1f6", f"{_KERAS_WEIGHTS}/xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
     "b0042744bf5b25fce3cb969f33bebb97", 79.0, "MIT (trained by keras' author, as keras' documentation states)", "tf",
+    crop_size=299,
 )
 # Cadene's port of the keras file to PyTorch, which timm fetches from its GitHub releases
 # (it is not on the Hugging Face Hub); top-1 from timm's results-imagenet.csv at 299.
