@@ -1,6 +1,6 @@
 """`keras-archs`: list the registered models, show one, print its profile, or export it.
 
-    keras-archs list [PATTERN] [--markdown]
+    keras-archs list [PATTERN] [--family F] [--twin] [--pretrained] [--has-reference] [--markdown] [--build]
     keras-archs info NAME
     keras-archs weights [PATTERN] [--markdown]
     keras-archs summary NAME
@@ -21,7 +21,9 @@ from keras_archs.cli_types import OneLineErrorParser, fail, first_line, positive
 from keras_archs.profile import profile
 from keras_archs.registry import list_models, model_info
 
-__all__ = ["ZooRow", "build_parser", "main", "measure", "measure_all", "weights_table", "zoo_table"]
+__all__ = [
+    "ZooRow", "build_parser", "main", "measure", "measure_all", "registry_table", "weights_table", "zoo_table",
+]
 
 # What each export format needs beyond the base install, and the extra that brings it:
 # ONNX conversion (tf2onnx, onnx) and its parity check (onnxruntime); the TFLite parity
@@ -135,6 +137,43 @@ def zoo_table(rows, markdown=False):
     return "\n".join([render(header), *(render(cell) for cell in cells)])
 
 
+def registry_table(names, markdown=False):
+    """What the registry says of `names` (reference counts and GMACs, which the tests verify); builds nothing."""
+    header = ["name", "constructor", "input", "params", "GMACs", "top-1 %", "year", "twin", "PyTorch reference",
+              "weights"]
+    cells = []
+    for name in names:
+        info = model_info(name)
+        reference = info.reference
+        height, width, channels = info.input_shape
+        cells.append([
+            name,
+            info.constructor_call,
+            f"{height}x{width}x{channels}",
+            "-" if reference.params is None else f"{reference.params:,}",
+            "-" if reference.gmacs is None else f"{reference.gmacs:g}",
+            "-" if reference.top1 is None else f"{reference.top1:g}",
+            str(info.paper.year),
+            info.twin or "-",
+            _reference_cell(info.torch_reference),
+            info.weights[0].source if info.weights else "-",
+        ])
+    if markdown:
+        header.insert(1, "paper")
+        for name, cell in zip(names, cells):
+            cell.insert(1, model_info(name).paper.title)
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cell) + " |" for cell in cells]
+        return "\n".join(lines)
+    widths = [max(len(value) for value in column) for column in zip(header, *cells)]
+    numeric = {3, 4, 5, 6}
+    return "\n".join(
+        "  ".join(value.rjust(width) if index in numeric else value.ljust(width)
+                  for index, (value, width) in enumerate(zip(row, widths))).rstrip()
+        for row in [header, *cells]
+    )
+
+
 def _transform(entry):
     """The published evaluation transform and input scaling of a weights entry, in words."""
     scaling = entry.preprocessing
@@ -173,11 +212,17 @@ def _weights(args):
 
 
 def _list(args):
-    names = list_models(args.pattern)
+    filters = {"family": args.family, "twin": args.twin, "pretrained": args.pretrained,
+               "has_reference": args.has_reference}
+    names = list_models(args.pattern, **filters)
     if not names:
-        print(f"No model matches {args.pattern!r}.", file=sys.stderr)
+        chosen = "".join(f", {key}={value!r}" for key, value in filters.items() if value is not None)
+        print(f"No model matches {args.pattern!r}{chosen}.", file=sys.stderr)
         return 1
-    print(zoo_table(measure_all(names), markdown=args.markdown))
+    if args.build:
+        print(zoo_table(measure_all(names), markdown=args.markdown))
+    else:
+        print(registry_table(names, markdown=args.markdown))
     return 0
 
 
@@ -198,7 +243,9 @@ def _describe(info):
         + (f", {info.paper.venue}" if info.paper.venue else "")
         + ")",
         f"default input: {info.input_shape} (smallest side {info.input_spec.min_size})",
-        f"preprocessing: {info.preprocessing}",
+        f"preprocessing: {info.preprocessing}"
+        + "".join(f"; {mode} with {option}={value!r}" for option, modes in info.preprocessing_when.items()
+                  for value, mode in modes.items()),
         f"training preset: {info.preset} (recipes/train.py); CIFAR: {_cifar_preset(info.name)} (recipes/train_cifar.py)",
         "reference params: "
         + ("-" if reference.params is None else f"{reference.params:,} for {reference.classes} classes ({reference.source})"),
@@ -207,6 +254,8 @@ def _describe(info):
         lines.append(f"reference GMACs: {reference.gmacs} ({reference.gmacs_source})")
     if reference.top1 is not None:
         lines.append(f"reference top-1: {reference.top1}% ({reference.top1_source})")
+    for code, meaning in reference.source_codes.items():
+        lines.append(f"source {code}: {meaning}")
     if info.twin:
         lines.append(f"keras.applications twin: {info.twin}")
     if info.torch_reference is None:
@@ -377,9 +426,15 @@ def build_parser():
     """The `keras-archs` argument parser: every flag has help, numbers are checked by type."""
     parser = OneLineErrorParser(prog="keras-archs", description=first_line(__doc__))
     commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="table of registered models, built and counted")
+    listing = commands.add_parser("list", help="table of registered models, from the registry")
     listing.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
+    listing.add_argument("--family", help="only this family (e.g. resnet)")
+    for flag, text in (("--twin", "keras.applications twins"), ("--pretrained", "models with published weights"),
+                       ("--has-reference", "models with a torchvision/timm reference")):
+        listing.add_argument(flag, action="store_true", default=None, help=f"only the {text}")
     listing.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    listing.add_argument("--build", action="store_true",
+                         help="build and count every model, next to its reference (minutes; one line per model)")
     listing.set_defaults(run=_list)
     pretrained = commands.add_parser("weights", help="the published checkpoints of weights=, from the registry")
     pretrained.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")

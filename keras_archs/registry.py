@@ -92,6 +92,15 @@ class InputSpec:
         return (self.default_size, self.default_size, self.channels)
 
 
+# The codes that `Reference` sources abbreviate (shared/REFERENCES.md uses the same ones).
+SOURCE_CODES: Mapping[str, str] = types.MappingProxyType({
+    "TV": "torchvision's weight metadata (torchvision/models/<file>.py: num_params, _ops = GMACs, acc@1)",
+    "KA": "keras.applications, measured with Keras 3.15.1 (the sum of trainable weights)",
+    "IMG": "osmr/imgclsmob's model tables and weight-count asserts",
+})
+_SOURCE_CODE = re.compile(r"\b(" + "|".join(SOURCE_CODES) + r")\b")
+
+
 @dataclasses.dataclass(frozen=True)
 class Reference:
     """Published figures a registered model is checked against.
@@ -114,6 +123,12 @@ class Reference:
     gmacs_source: str = ""
     top1: Optional[float] = None
     top1_source: str = ""
+
+    @property
+    def source_codes(self) -> Mapping[str, str]:
+        """The source codes ("TV", "KA", "IMG") this reference's sources use, with their meaning."""
+        used = _SOURCE_CODE.findall(" ".join((self.source, self.gmacs_source, self.top1_source)))
+        return {code: SOURCE_CODES[code] for code in dict.fromkeys(used)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -475,6 +490,10 @@ class ModelInfo:
         torch_reference: the torchvision or timm model this one equals, or None.
         weights: the published checkpoints it loads (`weights="imagenet"`: the first);
             empty where there is none.
+        preprocessing_when: constructor options that change what the model takes:
+            {option: {value: mode}}, e.g. MobileNetV3's `{"include_preprocessing": {False:
+            "tf"}}` (without its rescaling layer it takes [-1, 1] inputs);
+            `preprocessing_for` applies them.
     """
 
     name: str
@@ -490,6 +509,17 @@ class ModelInfo:
     twin: Optional[str] = None
     torch_reference: Optional[TorchReference] = None
     weights: Tuple[PretrainedWeights, ...] = ()
+    preprocessing_when: Mapping[str, Mapping[Any, str]] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+
+    def preprocessing_for(self, options=None) -> str:
+        """The preprocessing mode of this name built with constructor `options` (on top of its defaults)."""
+        chosen = {**self.defaults, **(options or {})}
+        for option, modes in self.preprocessing_when.items():
+            if option in chosen and chosen[option] in modes:
+                return modes[chosen[option]]
+        return self.preprocessing
 
     @property
     def input_shape(self) -> Tuple[int, int, int]:
@@ -524,6 +554,7 @@ def register_model(
     twin: Optional[str] = None,
     torch_reference: Optional[TorchReference] = None,
     weights: Optional[Tuple[PretrainedWeights, ...]] = None,
+    preprocessing_when: Optional[Mapping[str, Mapping[Any, str]]] = None,
 ):
     """Registers a public constructor under `name`; use as a decorator (stackable).
 
@@ -548,6 +579,8 @@ def register_model(
             "torchvision"/"timm" entry needs a `torch_reference` of that library whose
             `model_kwargs` this name builds by default (the converted weights fit the
             default build).
+        preprocessing_when: `{option: {value: mode}}` for constructor options that change
+            the preprocessing (see `ModelInfo.preprocessing_when`).
 
     Raises:
         ValueError: for a duplicate or malformed name, an unknown preprocessing mode, an
@@ -569,6 +602,16 @@ def register_model(
         )
     frozen_defaults = types.MappingProxyType(dict(defaults or {}))
     entries = _check_weight_entries(weights, twin, torch_reference)
+    conditional_modes = types.MappingProxyType({
+        option: types.MappingProxyType(dict(modes)) for option, modes in (preprocessing_when or {}).items()
+    })
+    for option, modes in conditional_modes.items():
+        unknown = [mode for mode in modes.values() if mode not in PREPROCESSING_MODES]
+        if unknown:
+            raise ValueError(
+                f"preprocessing_when modes must be in {PREPROCESSING_MODES}. Received: preprocessing_when="
+                f"{{{option!r}: {dict(modes)!r}}}"
+            )
 
     def decorator(constructor):
         _check_converted_form(name, entries, torch_reference, frozen_defaults, constructor)
@@ -586,6 +629,7 @@ def register_model(
             twin=twin,
             torch_reference=torch_reference,
             weights=entries,
+            preprocessing_when=conditional_modes,
         )
         return constructor
 
@@ -635,21 +679,49 @@ def _check_converted_form(name, entries, torch_reference, defaults, constructor)
             )
 
 
-def list_models(pattern: str = "*", pretrained: bool = False):
-    """Sorted registry names matching a shell-style pattern, e.g. `"vgg1*"`.
+def list_models(
+    pattern: str = "*",
+    *,
+    family: Optional[str] = None,
+    twin: Optional[bool] = None,
+    pretrained: Optional[bool] = None,
+    has_reference: Optional[bool] = None,
+):
+    """Sorted registry names matching a shell-style pattern and the given facts; builds nothing.
 
     Args:
-        pattern: shell-style pattern (`fnmatch`).
-        pretrained: only the models with published weights (`model_info(name).weights`).
+        pattern: shell-style pattern (`fnmatch`), e.g. `"vgg1*"`.
+        family: only this family (`model_info(name).family`, e.g. "resnet").
+        twin: True: only the keras.applications twins; False: only the others.
+        pretrained: True: only the models with published weights
+            (`model_info(name).weights`); False: only those without.
+        has_reference: True: only the models with a torchvision/timm reference
+            (`model_info(name).torch_reference`); False: only those without.
+        None (the default of each filter) does not filter.
+
+    Raises:
+        TypeError: for a pattern or family that is not a string, or a filter that is not
+            True, False or None.
     """
     if not isinstance(pattern, str):
         raise TypeError(f"pattern must be a string. Received: pattern={pattern!r}")
-    if not isinstance(pretrained, bool):
-        raise TypeError(f"pretrained must be True or False. Received: pretrained={pretrained!r}")
+    if family is not None and not isinstance(family, str):
+        raise TypeError(f"family must be a string or None. Received: family={family!r}")
+    filters = {"twin": twin, "pretrained": pretrained, "has_reference": has_reference}
+    for argument, value in filters.items():
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{argument} must be True, False or None. Received: {argument}={value!r}")
+    facts = {
+        "twin": lambda info: info.twin is not None,
+        "pretrained": lambda info: bool(info.weights),
+        "has_reference": lambda info: info.torch_reference is not None,
+    }
     return sorted(
         name
         for name, info in _REGISTRY.items()
-        if fnmatch.fnmatchcase(name, pattern) and (info.weights or not pretrained)
+        if fnmatch.fnmatchcase(name, pattern)
+        and (family is None or info.family == family)
+        and all(value is None or facts[argument](info) == value for argument, value in filters.items())
     )
 
 

@@ -6,8 +6,8 @@ import keras_archs
 from keras_archs import cli
 
 
-def test_list_prints_measured_counts_next_to_the_references(capsys):
-    assert cli.main(["list", "lenet5*"]) == 0
+def test_list_build_prints_measured_counts_next_to_the_references(capsys):
+    assert cli.main(["list", "lenet5*", "--build"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["name", "constructor", "input", "trainable"]
     rows = {line.split()[0]: line for line in lines[1:]}
@@ -16,18 +16,50 @@ def test_list_prints_measured_counts_next_to_the_references(capsys):
     assert "60,000" in rows["lenet5_paper"] and "LeNet5(variant='paper')" in rows["lenet5_paper"]
 
 
-def test_list_prints_one_progress_line_per_model_on_stderr(capsys):
-    assert cli.main(["list", "lenet5*"]) == 0
+def test_list_build_prints_one_progress_line_per_model_on_stderr(capsys):
+    assert cli.main(["list", "lenet5*", "--build"]) == 0
     assert capsys.readouterr().err.splitlines() == ["[1/2] measuring lenet5", "[2/2] measuring lenet5_paper"]
 
 
-def test_list_markdown_and_unmatched_pattern(capsys):
-    assert cli.main(["list", "nin_cifar1*", "--markdown"]) == 0
+def test_list_build_markdown_and_unmatched_pattern(capsys):
+    assert cli.main(["list", "nin_cifar1*", "--markdown", "--build"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("| name | paper |") and out[1].startswith("|---|")
     assert "Network In Network" in out[2]
     assert len(out) == 4 and "966,986" in out[2]
     assert cli.main(["list", "zzz*"]) == 1
+
+
+def test_list_answers_from_the_registry_without_building(capsys, layers_created):
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["name", "constructor", "input", "params"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert list(rows) == keras_archs.list_models()
+    assert rows["resnet50"][1:7] == ["ResNet50()", "224x224x3", "25,583,592", "-", "75.3", "2016"]
+    assert rows["resnet50"][7:] == ["ResNet50", "-", "keras"]
+    assert rows["tv_resnet50"][3:5] == ["25,557,032", "4.089"] and rows["tv_resnet50"][-1] == "torchvision"
+    assert not layers_created
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--family", "dpn"], keras_archs.list_models(family="dpn")),
+        (["--twin"], keras_archs.list_models(twin=True)),
+        (["vgg*", "--pretrained", "--has-reference"], keras_archs.list_models("vgg*", pretrained=True,
+                                                                             has_reference=True)),
+    ],
+)
+def test_list_filters_are_list_models_filters(flags, expected, capsys):
+    assert cli.main(["list", *flags]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == expected
+    assert expected
+
+
+def test_list_without_a_match_says_which_filters(capsys):
+    assert cli.main(["list", "lenet*", "--pretrained"]) == 1
+    assert capsys.readouterr().err.strip() == "No model matches 'lenet*', pretrained=True."
 
 
 def test_info_and_summary(capsys):

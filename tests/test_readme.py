@@ -14,12 +14,6 @@ def test_readme_test_command_is_what_ci_runs():
     assert commands[1] == command
 
 
-def test_readme_has_a_generated_model_table():
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("<!-- model-table:start -->")[1].split("<!-- model-table:end -->")[0]
-    assert "| lenet5 |" in table and "| vgg16 |" in table
-
-
 def test_readme_main_job_installs_the_extra_its_export_needs():
     from keras_archs.cli import EXTRAS
 
@@ -31,16 +25,21 @@ def test_readme_main_job_installs_the_extra_its_export_needs():
     assert installed == f".[{extra}]", (installed, extra)
 
 
-def test_readme_weights_table_is_the_registry_s(monkeypatch):
-    """`python tools/model_table.py --weights-only --check` passes: the table is what the registry holds."""
+def test_readme_tables_are_the_registry_s(monkeypatch):
+    """`python tools/model_table.py --check` passes: both tables are what the registry holds, row for row."""
     monkeypatch.syspath_prepend(str(ROOT / "tools"))
     import model_table  # noqa: PLC0415 - a script under tools/
 
-    readme = (ROOT / "README.md").read_text()
-    assert model_table.render_weights(readme) == readme
-    table = readme.split(model_table.WEIGHTS_TABLE[0])[1].split(model_table.WEIGHTS_TABLE[1])[0]
     import keras_archs  # noqa: PLC0415
 
-    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| name")]
-    assert len(rows) == sum(len(keras_archs.model_info(name).weights)
-                            for name in keras_archs.list_models(pretrained=True))
+    assert model_table.main(["--check"]) == 0
+    readme = (ROOT / "README.md").read_text()
+
+    def rows(markers):
+        table = readme.split(markers[0])[1].split(markers[1])[0]
+        return [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| name")]
+
+    assert [row.split(" | ")[0][2:] for row in rows(model_table.MODEL_TABLE)] == keras_archs.list_models()
+    assert len(rows(model_table.WEIGHTS_TABLE)) == sum(
+        len(keras_archs.model_info(name).weights) for name in keras_archs.list_models(pretrained=True)
+    )

@@ -1,15 +1,17 @@
 """Regenerates README.md's model and weights tables from the registry (never edit them by hand).
 
-    python tools/model_table.py                    # rewrite both tables between their markers
-    python tools/model_table.py --check            # exit 1 if either is out of date
-    python tools/model_table.py --weights-only     # only the weights table (builds no model)
+    python tools/model_table.py            # rewrite both tables between their markers
+    python tools/model_table.py --check    # exit 1 if either is out of date (tests/test_readme.py runs it)
+
+Both come from the registry alone (no model is built): the counts and GMACs are the
+references the tests check each model against.
 """
 
 import argparse
 import os
 import sys
 
-from keras_archs.cli import measure_all, weights_table, zoo_table
+from keras_archs.cli import registry_table, weights_table
 from keras_archs.cli_types import first_line
 from keras_archs.fileio import atomic_write
 from keras_archs.registry import list_models
@@ -29,22 +31,19 @@ def render_readme(text, table, markers=MODEL_TABLE):
     return f"{head}{start}\n{table}\n{end}{tail}"
 
 
-def render_weights(text):
-    """README text with the weights table regenerated."""
+def render_tables(text):
+    """README text with both tables regenerated from the registry."""
+    text = render_readme(text, registry_table(list_models(), markdown=True), MODEL_TABLE)
     return render_readme(text, weights_table(list_models(pretrained=True), markdown=True), WEIGHTS_TABLE)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--check", action="store_true", help="only compare, write nothing")
-    parser.add_argument("--weights-only", action="store_true", help="only the weights table (fast)")
     args = parser.parse_args(argv)
     with open(README, encoding="utf-8") as handle:
         current = handle.read()
-    updated = render_weights(current)
-    if not args.weights_only:
-        table = zoo_table(measure_all(list_models()), markdown=True)  # one progress line per model on stderr
-        updated = render_readme(updated, table)
+    updated = render_tables(current)
     if args.check:
         if updated != current:
             print("README.md's tables are out of date: run python tools/model_table.py", file=sys.stderr)

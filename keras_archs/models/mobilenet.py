@@ -519,8 +519,9 @@ def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
         reference=Reference(params=params, source=f"KA {twin}", gmacs=gmacs,
                             gmacs_source=f"TV {name} {paper_gmacs}"),
         # With include_preprocessing=True (the default, as keras.applications) the model
-        # takes [0, 255] pixels; with include_preprocessing=False, scale them with "tf".
+        # takes [0, 255] pixels; without its rescaling layer, [-1, 1] ("tf").
         preprocessing="raw",
+        preprocessing_when={"include_preprocessing": {False: "tf"}},
         preset="mobilenet",
         twin=twin,
         # timm's port of the TF-slim model normalizes with mean = std = 0.5 outside the
@@ -539,8 +540,10 @@ def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
         reference=Reference(params=params, source=f"TV {name} num_params (torchvision 0.29.1)", gmacs=gmacs,
                             gmacs_source=f"TV {name} {paper_gmacs}", top1=tv_top1,
                             top1_source=f"TV {name} IMAGENET1K_V1"),
-        # torchvision normalizes with ImageNet mean and std outside the model.
+        # torchvision normalizes with ImageNet mean and std outside the model; with the
+        # rescaling layer put back, the model takes [0, 255] pixels.
         preprocessing="torch",
+        preprocessing_when={"include_preprocessing": {True: "raw"}},
         preset="mobilenet",
         defaults={"implementation": "torchvision", "include_preprocessing": False},
         torch_reference=TorchReference(

@@ -295,7 +295,7 @@ def _train(config):
 
     common = dict(
         batch_size=batch_size, image_size=image_size, channels=channels, one_hot=True,
-        preprocessing=info.preprocessing, seed=config.seed, deterministic=config.deterministic,
+        preprocessing=info.preprocessing_for(config.model_options), seed=config.seed, deterministic=config.deterministic,
         data_dir=config.data_dir, manual_dir=config.manual_dir, num_classes=config.classes,
         label_offset=config.label_offset,
     )
