@@ -228,7 +228,9 @@ def test_twin_pads_as_keras_applications_at_an_odd_side(constructor):
 def test_reference_forms_are_registered_with_their_reference(name, implementation):
     info = keras_archs.model_info(name)
     assert info.defaults["implementation"] == implementation
-    assert info.torch_reference is not None and info.preprocessing == "torch"
+    # torchvision normalizes with ImageNet's mean and std; timm's mobilenetv1_100 checkpoint with 0.5 and 0.5.
+    assert info.torch_reference is not None and info.preprocessing == ("tf" if implementation == "timm" else "torch")
+    assert info.preprocessing == info.weights[0].preprocessing
     if "v3" in name:
         # torchvision normalizes outside the model; the twin's Rescaling would scale twice.
         assert info.defaults["include_preprocessing"] is False

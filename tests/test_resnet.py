@@ -157,12 +157,15 @@ def test_plain_resnets_pool_the_stem_padded_by_one():
     "name, params",
     [("resnet50", 25_557_032), ("resnet101", 44_549_160), ("resnet152", 60_192_808)],  # TV num_params
 )
-def test_twins_take_torchvision_form_from_their_torch_reference(name, params):
-    reference = keras_archs.model_info(name).torch_reference
-    assert reference.library == "torchvision" and reference.constructor == name
-    model = keras_archs.model_info(name).build(input_shape=(32, 32, 3), **reference.model_kwargs)
-    assert trainable_count(model) == params
-    assert trainable_count(keras_archs.model_info(name).build(input_shape=(32, 32, 3))) != params
+def test_torchvision_form_of_the_twins_is_registered_under_tv_names(name, params):
+    """The twin keeps keras' form; torchvision's (variant="v1.5") is `tv_<name>`, which carries the reference."""
+    twin, torchvision_form = keras_archs.model_info(name), keras_archs.model_info(f"tv_{name}")
+    reference = torchvision_form.torch_reference
+    assert reference.library == "torchvision" and reference.constructor == name and not reference.model_kwargs
+    assert twin.torch_reference is None and torchvision_form.constructor is twin.constructor
+    assert dict(torchvision_form.defaults) == {"variant": "v1.5"} and torchvision_form.reference.params == params
+    assert trainable_count(torchvision_form.build(input_shape=(32, 32, 3))) == params
+    assert trainable_count(twin.build(input_shape=(32, 32, 3))) != params
 
 
 def test_layer_maps_name_the_reference_tensors():
