@@ -118,19 +118,27 @@ def zoo_table(rows, markdown=False):
         ]
         for row in rows
     ]
+    return _format_table(header, cells, markdown=markdown, numeric={3, 4, 6, 7},
+                         papers=[row.paper for row in rows])
+
+
+def _format_table(header, cells, *, markdown, numeric=frozenset(), papers=None):
+    """`cells` (rows of strings) under `header`: Markdown, or aligned text with `numeric` columns right-aligned.
+
+    `papers`: one title per row, inserted as the second column of the Markdown form only.
+    """
     if markdown:
-        header.insert(1, "paper")
-        for row, cell in zip(rows, cells):
-            cell.insert(1, row.paper)
+        if papers is not None:
+            header = [header[0], "paper", *header[1:]]
+            cells = [[cell[0], paper, *cell[1:]] for cell, paper in zip(cells, papers)]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(cell) + " |" for cell in cells]
         return "\n".join(lines)
-    widths = [max(len(str(value)) for value in column) for column in zip(header, *cells)]
-    numeric = {3, 4, 6, 7}
+    widths = [max(len(value) for value in column) for column in zip(header, *cells)]
 
     def render(values):
         return "  ".join(
-            str(value).rjust(width) if index in numeric else str(value).ljust(width)
+            value.rjust(width) if index in numeric else value.ljust(width)
             for index, (value, width) in enumerate(zip(values, widths))
         ).rstrip()
 
@@ -158,20 +166,8 @@ def registry_table(names, markdown=False):
             _reference_cell(info.torch_reference),
             info.weights[0].source if info.weights else "-",
         ])
-    if markdown:
-        header.insert(1, "paper")
-        for name, cell in zip(names, cells):
-            cell.insert(1, model_info(name).paper.title)
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cell) + " |" for cell in cells]
-        return "\n".join(lines)
-    widths = [max(len(value) for value in column) for column in zip(header, *cells)]
-    numeric = {3, 4, 5, 6}
-    return "\n".join(
-        "  ".join(value.rjust(width) if index in numeric else value.ljust(width)
-                  for index, (value, width) in enumerate(zip(row, widths))).rstrip()
-        for row in [header, *cells]
-    )
+    return _format_table(header, cells, markdown=markdown, numeric={3, 4, 5, 6},
+                         papers=[model_info(name).paper.title for name in names])
 
 
 def _transform(entry):
@@ -193,13 +189,7 @@ def weights_table(names, markdown=False):
             tags = f"imagenet, {entry.tag}" if index == 0 else entry.tag
             top1 = "-" if entry.top1 is None else f"{entry.top1:g}"
             cells.append([name, tags, entry.source, entry.checkpoint, top1, entry.license, _transform(entry)])
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cell) + " |" for cell in cells]
-        return "\n".join(lines)
-    widths = [max(len(value) for value in column) for column in zip(header, *cells)]
-    return "\n".join("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip()
-                     for row in [header, *cells])
+    return _format_table(header, cells, markdown=markdown)
 
 
 def _weights(args):
