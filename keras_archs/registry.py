@@ -43,6 +43,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # torchvision's code is BSD-3-Clause; its README ("Pre-trained Model License") adds that the
 # weights may carry terms of the data they were trained on (ImageNet's are non-commercial).
 TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models"
+# Where keras.applications keeps its weights files (one folder per family), and the license
+# keras' documentation states for those ported from tensorflow/models.
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
+TF_MODELS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
 TORCHVISION_LICENSE = "BSD-3-Clause (torchvision); may carry ImageNet's terms (torchvision README)"
 
 # The names of `keras_archs.training.presets.PRESETS`, kept here so that `register_model` can

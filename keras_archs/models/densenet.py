@@ -35,7 +35,9 @@ import keras
 from keras_archs.layers.dense import dense_block, post_activation, transition
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201", "DenseNet264", "DenseNetCIFAR"]
 
@@ -52,7 +54,7 @@ IMAGENET_INPUT = InputSpec(default_size=224, min_size=32)
 CIFAR_INPUT = InputSpec(default_size=32, min_size=4)
 # keras.applications DenseNet's BatchNormalization (momentum 0.99 is Keras' default).
 BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/densenet"
+_KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/densenet"
 # The keras.applications files: md5 with and without the top, as keras/src/applications/
 # densenet.py passes them to get_file (tests/test_weights.py compares them with keras'
 # source). The DenseNet authors released their models under BSD-3-Clause, the license

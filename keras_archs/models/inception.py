@@ -47,7 +47,10 @@ from keras_archs.layers.inception import (
     inception_resnet_block,
 )
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
+    PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["BNInception", "InceptionResNetV1", "InceptionResNetV2", "InceptionV3", "InceptionV4"]
 
@@ -134,23 +137,21 @@ def _build(features, input_spec, dropout_rate, include_top, weights, input_tenso
     )
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
-_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
 # The keras.applications files (tests/test_weights.py compares them with what
 # keras.applications downloads) and the top-1 keras.io publishes.
 KERAS_INCEPTION_V3 = PretrainedWeights.from_keras(
-    "InceptionV3", f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+    "InceptionV3", f"{KERAS_WEIGHTS_URL}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
     "9a0d58056eeedaa3f26cb7ebd46da564",
-    f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "bcbd6486424b2319ff4ef7d526e38f63", 77.9, _KERAS_LICENSE, "tf",
+    f"{KERAS_WEIGHTS_URL}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "bcbd6486424b2319ff4ef7d526e38f63", 77.9, TF_MODELS_LICENSE, "tf",
     crop_size=299,
 )
 KERAS_INCEPTION_RESNET_V2 = PretrainedWeights.from_keras(
     "InceptionResNetV2",
-    f"{_KERAS_WEIGHTS}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+    f"{KERAS_WEIGHTS_URL}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
     "e693bd0210a403b3192acc6073ad2e96",
-    f"{_KERAS_WEIGHTS}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "d19885ff4a710c122648d3b5c3b684e4", 80.3, _KERAS_LICENSE, "tf",
+    f"{KERAS_WEIGHTS_URL}/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "d19885ff4a710c122648d3b5c3b684e4", 80.3, TF_MODELS_LICENSE, "tf",
     crop_size=299,
 )
 # torchvision.models.get_weight("Inception_V3_Weights.IMAGENET1K_V1"): url, acc@1, transform.

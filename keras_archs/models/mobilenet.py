@@ -40,7 +40,10 @@ from keras_archs.layers.mobile import (
 )
 from keras_archs.layers.padding import conv_padding
 from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
+    PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["MobileNet", "MobileNetV2", "MobileNetV3Large", "MobileNetV3Small"]
 
@@ -191,20 +194,18 @@ def _build(features, head, include_top, weights, input_tensor, input_shape, pool
     )
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
-_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
 # keras.applications' files at width 1.0 and 224 pixels (tests/test_weights.py compares them
 # with what keras.applications downloads). keras passes no hash for MobileNet's and
 # MobileNetV2's, so neither do we. Without the top, keras picks the file trained at the
 # input's side (128, 160, 192 or 224); these entries load the 224 one at every side.
 KERAS_MOBILENET = PretrainedWeights.from_keras(
-    "MobileNet", f"{_KERAS_WEIGHTS}/mobilenet/mobilenet_1_0_224_tf.h5", "",
-    f"{_KERAS_WEIGHTS}/mobilenet/mobilenet_1_0_224_tf_no_top.h5", "", 70.4, _KERAS_LICENSE, "tf",
+    "MobileNet", f"{KERAS_WEIGHTS_URL}/mobilenet/mobilenet_1_0_224_tf.h5", "",
+    f"{KERAS_WEIGHTS_URL}/mobilenet/mobilenet_1_0_224_tf_no_top.h5", "", 70.4, TF_MODELS_LICENSE, "tf",
 )
 KERAS_MOBILENET_V2 = PretrainedWeights.from_keras(
-    "MobileNetV2", f"{_KERAS_WEIGHTS}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5", "",
-    f"{_KERAS_WEIGHTS}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "", 71.3,
-    _KERAS_LICENSE, "tf",
+    "MobileNetV2", f"{KERAS_WEIGHTS_URL}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5", "",
+    f"{KERAS_WEIGHTS_URL}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "", 71.3,
+    TF_MODELS_LICENSE, "tf",
 )
 # size -> (md5 with the top, md5 without, top-1 of keras' mobilenet_v3.py docstring table, which
 # keras.io's table leaves out).
@@ -216,7 +217,7 @@ KERAS_V3_HASHES = {
 
 def _keras_v3_weights(size, twin):
     file_hash, file_hash_no_top, top1 = KERAS_V3_HASHES[size]
-    stem = f"{_KERAS_WEIGHTS}/mobilenet_v3/weights_mobilenet_v3_{size}_224_1.0_float"
+    stem = f"{KERAS_WEIGHTS_URL}/mobilenet_v3/weights_mobilenet_v3_{size}_224_1.0_float"
     return PretrainedWeights.from_keras(
         twin, f"{stem}.h5", file_hash, f"{stem}_no_top_v2.h5", file_hash_no_top, top1,
         "Apache-2.0 (tensorflow/models, which publishes the checkpoints; keras' documentation states none)",

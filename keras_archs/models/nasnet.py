@@ -21,7 +21,10 @@ import keras
 
 from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
 from keras_archs.models.base import build_model, check_choice, check_positive_int
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
+    PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["AmoebaNet", "NASNet", "NASNetLarge"]
 
@@ -135,18 +138,17 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
     )
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet"
-_KERAS_LICENSE = "Apache-2.0 (tensorflow/models, as keras' documentation states)"
+_KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/nasnet"
 # keras.applications' files, cached under other names than the URLs' (tests/test_weights.py
 # compares them with what keras.applications downloads), with keras.io's top-1.
 KERAS_NASNET_MOBILE = PretrainedWeights.from_keras(
     "NASNetMobile", f"{_KERAS_WEIGHTS}/NASNet-mobile.h5", "020fb642bf7360b370c678b08e0adf61",
-    f"{_KERAS_WEIGHTS}/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63", 74.4, _KERAS_LICENSE, "tf",
+    f"{_KERAS_WEIGHTS}/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63", 74.4, TF_MODELS_LICENSE, "tf",
     filename="nasnet_mobile.h5", filename_no_top="nasnet_mobile_no_top.h5",
 )
 KERAS_NASNET_LARGE = PretrainedWeights.from_keras(
     "NASNetLarge", f"{_KERAS_WEIGHTS}/NASNet-large.h5", "11577c9a518f0070763c2b964a382f17",
-    f"{_KERAS_WEIGHTS}/NASNet-large-no-top.h5", "d81d89dc07e6e56530c4e77faddd61b5", 82.5, _KERAS_LICENSE, "tf",
+    f"{_KERAS_WEIGHTS}/NASNet-large-no-top.h5", "d81d89dc07e6e56530c4e77faddd61b5", 82.5, TF_MODELS_LICENSE, "tf",
     filename="nasnet_large.h5", filename_no_top="nasnet_large_no_top.h5", crop_size=331,
 )
 # timm's port of the TF-slim checkpoint (timm.models.get_pretrained_cfg; top-1 from timm's

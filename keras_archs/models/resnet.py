@@ -47,7 +47,8 @@ from keras_archs.layers.padding import conv_padding, max_pool
 from keras_archs.layers.residual import ResidualSpec, residual_stages
 from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
 from keras_archs.registry import (
-    IMAGENET_MEAN, IMAGENET_STD, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
+    IMAGENET_MEAN, IMAGENET_STD, KERAS_WEIGHTS_URL, InputSpec,
+    Paper, PretrainedWeights, Reference, TorchReference, register_model,
 )
 
 __all__ = [
@@ -221,7 +222,7 @@ def _resnet_v1(constructor, depth, variant, drop_path_rate, se_ratio, *common):
     return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common, form)
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet"
+_KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/resnet"
 # keras.applications' files (`WEIGHTS_HASHES` of keras' resnet module; tests/test_weights.py
 # compares them with what keras.applications downloads): twin -> (file stem, md5 with the
 # top, md5 without, keras.io top-1, license as keras' documentation states it).

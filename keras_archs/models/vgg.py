@@ -19,7 +19,9 @@ import keras
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.models.base import build_model, check_rate
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19"]
 
@@ -40,25 +42,24 @@ CONVS_PER_BLOCK = {
     "D": (2, 2, 3, 3, 3),
     "E": (2, 2, 4, 4, 4),
 }
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
 # The keras.applications files (keras/src/applications/vgg16.py, vgg19.py: the URLs and the
 # md5 hashes its get_file calls pass; tests/test_weights.py compares them with keras' source).
 # Keras converted the VGG authors' release, which is under CC BY 4.0; top-1 from keras.io.
 KERAS_CHECKPOINTS = {
     "vgg16": PretrainedWeights(
         source="keras", checkpoint="VGG16",
-        url=f"{_KERAS_WEIGHTS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        url=f"{KERAS_WEIGHTS_URL}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
         file_hash="64373286793e3c8b2b4e3219cbf3544b",
-        url_no_top=f"{_KERAS_WEIGHTS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        url_no_top=f"{KERAS_WEIGHTS_URL}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         file_hash_no_top="6d6bbae143d832006294945121d1f1fc",
         license="CC-BY-4.0 (the VGG authors' release)", top1=71.3, top1_source="keras.io/api/applications",
         preprocessing="caffe",
     ),
     "vgg19": PretrainedWeights(
         source="keras", checkpoint="VGG19",
-        url=f"{_KERAS_WEIGHTS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+        url=f"{KERAS_WEIGHTS_URL}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
         file_hash="cbe5617147190e668d6c5d5026f83318",
-        url_no_top=f"{_KERAS_WEIGHTS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        url_no_top=f"{KERAS_WEIGHTS_URL}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
         file_hash_no_top="253f8cb515780f3b799900260a226db6",
         license="CC-BY-4.0 (the VGG authors' release)", top1=71.3, top1_source="keras.io/api/applications",
         preprocessing="caffe",

@@ -29,7 +29,9 @@ from keras_archs.layers.inception import ConvStyle, LayerNames, conv_bn
 from keras_archs.layers.mobile import sep_conv_bn
 from keras_archs.layers.padding import max_pool
 from keras_archs.models.base import build_model, check_choice, check_rate
-from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
+from keras_archs.registry import (
+    KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
+)
 
 __all__ = ["Xception"]
 
@@ -125,7 +127,7 @@ def _features(x, implementation):
     return x
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/xception"
+_KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/xception"
 # keras.applications' files (tests/test_weights.py compares them with what keras.applications
 # downloads), with keras.io's top-1.
 KERAS_XCEPTION = PretrainedWeights.from_keras(
