@@ -198,14 +198,22 @@ def _torch_logits(reference, images):
         return reference(torch.from_numpy(images.transpose(0, 3, 1, 2).copy())).numpy()
 
 
+def _hash_named_checkpoint(name, stem, folder):
+    """`(reference, path)`: `name`'s reference with random weights, its state dict saved in `folder` as
+    `<stem>-<sha256 prefix>.pth`, the file name torch.hub (and our download) checks the content against."""
+    reference = parity.build_reference(convert.REFERENCES[name], parity.images(224, 224, batch=2)).float().eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / "checkpoint.pth"
+    torch.save(reference.state_dict(), saved)
+    path = saved.rename(folder / f"{stem}-{hashlib.sha256(saved.read_bytes()).hexdigest()[:8]}.pth")
+    return reference, path
+
+
 def test_torchvision_checkpoint_downloads_converts_once_and_loads(caches, monkeypatch):
     name = "squeezenet1_1"
-    reference = parity.build_reference(convert.REFERENCES[name], parity.images(224, 224, batch=2)).float().eval()
-    checkpoint = caches / "checkpoint.pth"
-    torch.save(reference.state_dict(), checkpoint)
-    content = checkpoint.read_bytes()
-    file_name = f"squeezenet1_1-{hashlib.sha256(content).hexdigest()[:8]}.pth"
-    server = _Server({f"/models/{file_name}": content})
+    reference, checkpoint = _hash_named_checkpoint(name, "squeezenet1_1", caches / "served")
+    file_name = checkpoint.name
+    server = _Server({f"/models/{file_name}": checkpoint.read_bytes()})
     entry = registry.PretrainedWeights.from_torchvision(
         "SqueezeNet1_1_Weights.IMAGENET1K_V1", f"{server.url}/models/{file_name}", 58.178
     )
@@ -225,13 +233,9 @@ def test_torchvision_checkpoint_downloads_converts_once_and_loads(caches, monkey
 
 def test_torchvision_checkpoint_in_torch_hub_cache_is_not_downloaded_again(caches, monkeypatch):
     name = "squeezenet1_1"
-    reference = parity.build_reference(convert.REFERENCES[name], parity.images(224, 224, batch=2)).float().eval()
     hub = caches / "torch" / "hub" / "checkpoints"
-    hub.mkdir(parents=True)
-    torch.save(reference.state_dict(), hub / "checkpoint.pth")
-    content = (hub / "checkpoint.pth").read_bytes()
-    file_name = f"squeezenet1_1-{hashlib.sha256(content).hexdigest()[:8]}.pth"
-    (hub / "checkpoint.pth").rename(hub / file_name)
+    reference, checkpoint = _hash_named_checkpoint(name, "squeezenet1_1", hub)
+    file_name = checkpoint.name
     # torch.hub's copy is used: the published address is never asked.
     entry = registry.PretrainedWeights.from_torchvision(
         "SqueezeNet1_1_Weights.IMAGENET1K_V1", f"http://127.0.0.1:9/models/{file_name}", 58.178
@@ -312,15 +316,13 @@ def test_timm_checkpoint_from_a_hub_mirror_converts_without_torch_load(caches, m
 def test_timm_checkpoint_outside_the_hub_is_a_hash_checked_pth(caches, monkeypatch):
     """timm's legacy SE-ResNet-50 checkpoint lives on GitHub releases: fetched as torchvision's are."""
     name = "seresnet50"
-    reference = parity.build_reference(convert.REFERENCES[name], parity.images(224, 224, batch=2)).float().eval()
-    checkpoint = caches / "checkpoint.pth"
-    torch.save(reference.state_dict(), checkpoint)
-    content = checkpoint.read_bytes()
-    file_name = f"se_resnet50-{hashlib.sha256(content).hexdigest()[:8]}.pth"
-    server = _Server({f"/v0.1-cadene/{file_name}": content})
+    reference, checkpoint = _hash_named_checkpoint(name, "se_resnet50", caches / "served")
+    file_name = checkpoint.name
+    server = _Server({f"/v0.1-cadene/{file_name}": checkpoint.read_bytes()})
     published = keras_archs.model_info(name).weights[0]
     assert (published.source, published.on_hub, published.needs_torch) == ("timm", False, True)
-    entry = dataclasses.replace(published, url=f"{server.url}/v0.1-cadene/{file_name}", file_hash=file_name[12:20])
+    entry = dataclasses.replace(published, url=f"{server.url}/v0.1-cadene/{file_name}",
+                                file_hash=registry.torch_hub_hash_prefix(file_name))
     _with_weights(monkeypatch, name, entry)
 
     images = parity.images(224, 224, batch=2).astype("float32")
