@@ -22,8 +22,8 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from keras_archs.checks import check_choice
 from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
-from keras_archs.models.base import check_choice
 from keras_archs.precision import float32_model, reduced_precision_layers
 
 __all__ = [

@@ -11,7 +11,7 @@ import json
 import keras
 import numpy as np
 
-from keras_archs.models.base import check_choice, check_positive_int
+from keras_archs.checks import check_choice, check_positive_int
 from keras_archs.registry import PREPROCESSING_MODES, model_info
 
 __all__ = ["decode_predictions", "imagenet_class_index", "preprocess_input"]

@@ -6,7 +6,7 @@ import pytest
 
 import keras_archs
 from keras_archs.convert import layer_map
-from keras_archs.layers.dense import dense_block, transition
+from keras_archs.layers.densenet import dense_block, transition
 
 from conftest import random_images
 
@@ -87,6 +87,7 @@ def test_imagenet_and_cifar_share_the_dense_blocks():
         ({"compression": 0.0}, "compression"),
         ({"compression": 1.5}, "compression"),
         ({"bottleneck": "yes"}, "bottleneck"),
+        ({"bottleneck": 1}, "bottleneck"),  # a flag: 1 is refused, not read as True
         ({"dropout_rate": 1.0}, "dropout_rate"),
     ],
 )

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import keras_archs
-from keras_archs.layers.dense import dual_path_block
+from keras_archs.layers.dpn import dual_path_block
 from keras_archs.models.dpn import CONFIGS
 
 from conftest import random_images

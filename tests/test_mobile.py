@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import keras_archs
-from keras_archs.layers.mobile import ChannelShuffle, ChannelSplit, fire_module, make_divisible
+from keras_archs.layers.mobilenet import make_divisible
+from keras_archs.layers.shufflenet import ChannelShuffle, ChannelSplit
+from keras_archs.layers.squeezenet import fire_module
 
 
 def _signature(model):
@@ -155,6 +157,7 @@ def test_fire_module_concatenates_the_two_expand_layers():
         ("MobileNet", {"alpha": 0}, "alpha"),
         ("MobileNet", {"depth_multiplier": 0}, "depth_multiplier"),
         ("MobileNetV3Large", {"minimalistic": "yes"}, "minimalistic"),
+        ("MobileNetV3Small", {"include_preprocessing": 1}, "include_preprocessing"),
         ("MobileNetV3Small", {"dropout_rate": 1.5}, "dropout_rate"),
         ("SqueezeNet", {"version": "2_0"}, "version"),
     ],

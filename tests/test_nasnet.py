@@ -95,8 +95,8 @@ def test_bad_macro_options_raise(options, argument):
 
 def _nasnet_a_features(max_pool_padding):
     inputs = keras.Input(shape=(32, 32, 3))
-    outputs, _ = nas_features(inputs, NASNET_A, num_cells=1, filters=8, stem_filters=8, skip_reduction=True,
-                              max_pool_padding=max_pool_padding)
+    outputs = nas_features(inputs, NASNET_A, num_cells=1, filters=8, stem_filters=8, skip_reduction=True,
+                           max_pool_padding=max_pool_padding)
     return keras.Model(inputs, outputs)
 
 

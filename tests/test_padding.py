@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_archs.layers.padding import avg_pool, ceil_mode_padding, conv_padding, max_pool
+from keras_archs.layers.padding import avg_pool, ceil_mode_padding, conv_padding, max_pool, torch_stem
 
 
 def _torch_pool(images, size, stride, padding=0, ceil_mode=False, reduce="max", count_include_pad=True):
@@ -106,3 +106,56 @@ def test_symmetric_conv_padding_pads_half_the_kernel_on_both_sides(side):
     assert same is inputs and padding == "same"  # stride 1, odd kernel: "same" is symmetric already
     with pytest.raises(ValueError, match="Received: style='torch'"):
         conv_padding(inputs, 3, 2, style="torch", name="conv3")
+
+
+def test_explicit_conv_padding_adds_the_layer_where_same_would_do():
+    inputs = keras.Input((6, 6, 1))
+    padded, padding = conv_padding(inputs, 3, 1, style="explicit", name="conv2")
+    assert padding == "valid" and tuple(padded.shape[1:3]) == (8, 8)
+    assert padded._keras_history.operation.name == "conv2_pad"
+    _, padding = conv_padding(inputs, 3, 1, style="same", name="conv3")
+    assert padding == "same"
+
+
+def _torch_side(side, kernel, stride, padding, ceil_mode=False):
+    span = side + 2 * padding - kernel
+    return (-(-span // stride) if ceil_mode else span // stride) + 1
+
+
+@pytest.mark.parametrize("side", [32, 33, 38])
+@pytest.mark.parametrize("kernel_size", [3, 7])
+def test_torch_stem_is_pytorchs_conv_bn_relu_and_padded_pool(side, kernel_size):
+    inputs = keras.Input((side, side, 3))
+    model = keras.Model(inputs, torch_stem(inputs, 4, kernel_size, bn_epsilon=1e-5, bn_momentum=0.9))
+    names = [layer.name for layer in model.layers[1:]]
+    assert names == ["conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pad", "pool1"]
+    half = kernel_size // 2
+    assert model.get_layer("conv1_pad").padding == ((half, half), (half, half))
+    conv = model.get_layer("conv1_conv")
+    assert conv.strides == (2, 2) and conv.padding == "valid" and not conv.use_bias
+    assert model.get_layer("conv1_bn").epsilon == 1e-5
+    conv_side = _torch_side(side, kernel_size, 2, half)
+    assert tuple(model.output.shape[1:]) == (_torch_side(conv_side, 3, 2, 1),) * 2 + (4,)
+    # The pool is PyTorch's MaxPool2d(3, 2, padding=1) of the ReLU's output.
+    images = np.random.default_rng(7).standard_normal((2, side, side, 3)).astype("float32")
+    probe = keras.Model(inputs, [model.get_layer("conv1_relu").output, model.output])
+    activated, pooled = (keras.ops.convert_to_numpy(t) for t in probe(images))
+    np.testing.assert_array_equal(pooled, _torch_pool(activated, 3, 2, padding=1))
+
+
+def test_torch_stem_names_and_ceil_mode_pool():
+    inputs = keras.Input((35, 35, 3))
+    outputs = torch_stem(
+        inputs, 4, 7, pad_name="zero_padding2d", pool_name="pool1_pool", pool_pad_name="pool1_pad",
+        pool_ceil_mode=True,
+    )
+    model = keras.Model(inputs, outputs)
+    names = [layer.name for layer in model.layers[1:]]
+    assert names[:4] == ["zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu"]
+    assert names[-2:] == ["pool1_pad", "pool1_pool"]
+    # Unpadded 3x3/2 pooling of the 18x18 map, rounding up: 9 windows, the last one partly outside.
+    assert tuple(model.output.shape[1:3]) == (_torch_side(18, 3, 2, 0, ceil_mode=True),) * 2 == (9, 9)
+    images = np.random.default_rng(8).standard_normal((1, 35, 35, 3)).astype("float32")
+    probe = keras.Model(inputs, [model.get_layer("conv1_relu").output, model.output])
+    activated, pooled = (keras.ops.convert_to_numpy(t) for t in probe(images))
+    np.testing.assert_array_equal(pooled, _torch_pool(activated, 3, 2, ceil_mode=True))

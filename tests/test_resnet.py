@@ -107,6 +107,9 @@ def test_stochastic_depth_drops_whole_samples_in_training_only():
         (resnet_cifar.CifarResNeXt, {"cardinality": -8}, "cardinality"),
         (resnet_cifar.CifarRoR, {"depth": 0}, "depth"),
         (resnet_cifar.CifarRoR, {"drop_path_rate": -0.1}, "drop_path_rate"),
+        (resnet_cifar.CifarResNet, {"zero_init_residual": 0}, "zero_init_residual"),
+        (resnet_cifar.CifarRoR, {"base": "densenet"}, "base"),
+        (resnet_cifar.CifarRoR, {"width_factor": 4}, "width_factor"),  # base="resnet" is not widened
     ],
 )
 def test_bad_family_options_fail_before_any_layer(constructor, kwargs, argument, layers_created):

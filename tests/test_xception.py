@@ -1,7 +1,6 @@
 """Xception: Fig. 5's flows built from the shared separable convolution block."""
 
 import keras
-import numpy as np
 import pytest
 
 import keras_archs

@@ -2,14 +2,22 @@
 
 import keras
 
-__all__ = ["bn_act", "conv_bn_act", "mlpconv"]
+__all__ = ["bn_act", "conv_bn_act", "mlpconv", "sep_conv_bn"]
 
 
 def _activation_suffix(activation):
     return f"_{activation}" if isinstance(activation, str) else "_act"
 
 
-def bn_act(x, *, name, activation="relu", bn_epsilon=1e-3, bn_momentum=0.99, bn_scale=True, act_suffix=None):
+def _layer_name(names, kind, structured, explicit):
+    """`structured`, or the name a `LayerNames` policy gives a layer of keras kind `kind`."""
+    return structured if names is None else names(kind, structured, explicit)
+
+
+def bn_act(
+    x, *, name, activation="relu", bn_epsilon=1e-3, bn_momentum=0.99, bn_scale=True, act_suffix=None, names=None,
+    explicit=False,
+):
     """BatchNormalization then activation: the pre-activation of ResNet v2 and DenseNet.
 
     "Identity Mappings in Deep Residual Networks" (He et al. 2016, arXiv 1603.05027) and
@@ -25,15 +33,21 @@ def bn_act(x, *, name, activation="relu", bn_epsilon=1e-3, bn_momentum=0.99, bn_
         bn_momentum: BatchNormalization momentum.
         bn_scale: whether BatchNormalization learns gamma.
         act_suffix: suffix of the activation layer name.
+        names: a `keras_archs.layers.naming.LayerNames` naming policy, or None for the
+            structured names.
+        explicit: with `names`, use the structured names even in keras' automatic naming.
 
     Returns:
         The output tensor.
     """
     x = keras.layers.BatchNormalization(
-        epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
+        epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale,
+        name=_layer_name(names, "batch_normalization", f"{name}_bn", explicit),
     )(x)
+    if activation is None:
+        return x
     suffix = act_suffix if act_suffix is not None else _activation_suffix(activation)
-    return keras.layers.Activation(activation, name=f"{name}{suffix}")(x)
+    return keras.layers.Activation(activation, name=_layer_name(names, "activation", f"{name}{suffix}", explicit))(x)
 
 
 def conv_bn_act(
@@ -56,6 +70,8 @@ def conv_bn_act(
     bias_initializer="zeros",
     conv_suffix="_conv",
     act_suffix=None,
+    names=None,
+    explicit=False,
 ):
     """Convolution, then optional batch normalization, then optional activation.
 
@@ -87,6 +103,9 @@ def conv_bn_act(
         bias_initializer: convolution bias initializer.
         conv_suffix: suffix of the Conv2D layer name.
         act_suffix: suffix of the activation layer name.
+        names: a `keras_archs.layers.naming.LayerNames` naming policy (keras' automatic
+            names for a twin), or None for the structured names.
+        explicit: with `names`, use the structured names even in keras' automatic naming.
 
     Returns:
         The output tensor.
@@ -105,17 +124,13 @@ def conv_bn_act(
         activation=fused_activation,
         kernel_initializer=kernel_initializer,
         bias_initializer=bias_initializer,
-        name=f"{name}{conv_suffix}",
+        name=_layer_name(names, "conv2d", f"{name}{conv_suffix}", explicit),
     )(x)
     if not norm:
         return x
-    if activation is None:
-        return keras.layers.BatchNormalization(
-            epsilon=bn_epsilon, momentum=bn_momentum, scale=bn_scale, name=f"{name}_bn"
-        )(x)
     return bn_act(
         x, name=name, activation=activation, bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
-        bn_scale=bn_scale, act_suffix=act_suffix,
+        bn_scale=bn_scale, act_suffix=act_suffix, names=names, explicit=explicit,
     )
 
 
@@ -150,3 +165,57 @@ def mlpconv(x, filters, kernel_size, *, name, strides=1, padding="same", **conv_
             **conv_options,
         )
     return x
+
+
+def sep_conv_bn(
+    x,
+    filters,
+    kernel_size,
+    *,
+    name,
+    strides=1,
+    padding="same",
+    depth_multiplier=1,
+    use_bias=False,
+    bn_epsilon=1e-3,
+    bn_momentum=0.99,
+    pre_activation=None,
+    conv_suffix="",
+):
+    """Optional activation, a SeparableConv2D (depthwise then 1x1), then BatchNormalization.
+
+    The depthwise-separable convolution of Xception (Chollet 2017) and MobileNet (Howard
+    2017). The activation comes first because Xception and NASNet apply ReLU before each
+    separable convolution.
+
+    Layer names: `{name}_act` (when `pre_activation`), `{name}{conv_suffix}`, `{name}_bn`.
+
+    Args:
+        x: input tensor.
+        filters: output channels of the pointwise convolution.
+        kernel_size: depthwise kernel.
+        name: stem of the layer names.
+        strides: depthwise strides.
+        padding: "same" or "valid".
+        depth_multiplier: depthwise channel multiplier.
+        use_bias: whether the separable convolution has a bias.
+        bn_epsilon: BatchNormalization epsilon.
+        bn_momentum: BatchNormalization momentum.
+        pre_activation: activation applied before the convolution, or None.
+        conv_suffix: suffix of the SeparableConv2D layer name.
+
+    Returns:
+        The output tensor.
+    """
+    if pre_activation is not None:
+        x = keras.layers.Activation(pre_activation, name=f"{name}_act")(x)
+    x = keras.layers.SeparableConv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        depth_multiplier=depth_multiplier,
+        use_bias=use_bias,
+        name=f"{name}{conv_suffix}",
+    )(x)
+    return keras.layers.BatchNormalization(epsilon=bn_epsilon, momentum=bn_momentum, name=f"{name}_bn")(x)

@@ -18,19 +18,26 @@ Conventions that differ between keras.applications and the PyTorch references (B
 and epsilon, whether a padded average pool counts its padding) are fields of `ConvStyle`,
 so that a twin and a reference's form are two configurations of the same blocks.
 
-Layer naming (`LayerNames`): structured names (`{block}_b{branch}_{step}_conv`, ...) by
-default; for the keras.applications twins whose layers keras names automatically
-(`conv2d_7`, `batch_normalization_7`, `activation_7`, `max_pooling2d_1`, ...) the same
-automatic names, handed out in the order keras creates them, so that names, order and
-weights line up with the twin.
+Every convolution is `keras_archs.layers.conv.conv_bn_act`, configured by the `ConvStyle`.
+Layer naming (`keras_archs.layers.naming.LayerNames`, carried by the style): structured
+names (`{block}_b{branch}_{step}_conv`, ...) by default; for the keras.applications twins
+whose layers keras names automatically (`conv2d_7`, `batch_normalization_7`,
+`activation_7`, `max_pooling2d_1`, ...) the same automatic names, handed out in the order
+keras creates them, so that names, order and weights line up with the twin.
+
+Auxiliary classifiers (`auxiliary_classifier`) are gated and sized by the model builder
+(`keras_archs.models.base.AuxiliaryHeads`), which refuses a too-small input before any
+layer exists.
 """
 
-import collections
 import dataclasses
 from typing import Optional, Tuple, Union
 
 import keras
 
+from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.naming import LayerNames
+from keras_archs.layers.norm import KERAS_BN
 from keras_archs.layers.padding import avg_pool
 
 __all__ = [
@@ -38,11 +45,9 @@ __all__ = [
     "ConvStyle",
     "CustomScaleLayer",
     "Fork",
-    "LayerNames",
     "Pool",
     "asymmetric",
     "auxiliary_classifier",
-    "auxiliary_input_spec",
     "branch",
     "conv_bn",
     "expanded_bank",
@@ -116,34 +121,15 @@ def expanded_bank(filters, *, name=None):
     return Fork((Conv(filters, (1, 3)), Conv(filters, (3, 1))), name=name)
 
 
-class LayerNames:
-    """Hands out layer names: structured ones, or keras' automatic ones for twins.
-
-    keras names an unnamed layer after its class with a per-class counter (`conv2d`,
-    `conv2d_1`, ...), counting only the layers it names itself. With `keras_auto=True`
-    this object does the same, so a twin built in keras' creation order gets keras'
-    names; structured names are used otherwise, and `explicit` names always.
-    """
-
-    def __init__(self, keras_auto=False):
-        self.keras_auto = keras_auto
-        self._counts = collections.Counter()
-
-    def __call__(self, kind, structured, explicit=False):
-        """The name for a layer of snake-case class name `kind`."""
-        if explicit or not self.keras_auto:
-            return structured
-        index = self._counts[kind]
-        self._counts[kind] += 1
-        return kind if index == 0 else f"{kind}_{index}"
-
-
 @dataclasses.dataclass
 class ConvStyle:
     """How one model builds its convolutions (the implementations differ).
 
+    The fields are `keras_archs.layers.conv.conv_bn_act`'s options, so that a preset of
+    `keras_archs.layers.norm` spreads into a style: `ConvStyle(**TORCH_BN)`.
+
     Attributes:
-        names: the model's `LayerNames`.
+        names: the model's `keras_archs.layers.naming.LayerNames`.
         norm: BatchNormalization after each convolution (GoogLeNet's paper form has none).
         use_bias: convolution bias (BN-Inception keeps it beside BN).
         bn_scale: BN learns gamma (keras' Inception-v3 and Inception-ResNet-v2: no).
@@ -162,8 +148,8 @@ class ConvStyle:
     norm: bool = True
     use_bias: bool = False
     bn_scale: bool = True
-    bn_epsilon: float = 1e-3
-    bn_momentum: float = 0.99
+    bn_epsilon: float = KERAS_BN["bn_epsilon"]
+    bn_momentum: float = KERAS_BN["bn_momentum"]
     count_include_pad: bool = False
     conv_suffix: str = "_conv"
     act_suffix: str = "_relu"
@@ -173,11 +159,12 @@ def conv_bn(
     x, filters, kernel_size, *, style, name, strides=1, padding="same", activation="relu",
     norm=None, use_bias=None, explicit=False,
 ):
-    """Convolution, BatchNormalization, activation, named and configured by `style`.
+    """`keras_archs.layers.conv.conv_bn_act` as `style` configures it.
 
-    Unlike `keras_archs.layers.conv.conv_bn_act`, the three layers need not share a stem:
-    keras' automatic names (`conv2d_3`, `batch_normalization_3`, `activation_3`) count
-    per class. Names: `{name}{conv_suffix}`, `{name}_bn`, `{name}{act_suffix}`.
+    Convolution, BatchNormalization, activation. With keras' automatic names
+    (`style.names`) the three layers need not share a stem (`conv2d_3`,
+    `batch_normalization_3`, `activation_3` count per class); otherwise they are
+    `{name}{conv_suffix}`, `{name}_bn`, `{name}{act_suffix}`.
 
     Args:
         x: input tensor.
@@ -195,24 +182,14 @@ def conv_bn(
     Returns:
         The output tensor.
     """
-    names = style.names
     norm = style.norm if norm is None else norm
     if use_bias is None:
         use_bias = style.use_bias or not norm
-    x = keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
-        activation=None if norm else activation,
-        name=names("conv2d", f"{name}{style.conv_suffix}", explicit),
-    )(x)
-    if not norm:
-        return x
-    x = keras.layers.BatchNormalization(
-        epsilon=style.bn_epsilon, momentum=style.bn_momentum, scale=style.bn_scale,
-        name=names("batch_normalization", f"{name}_bn", explicit),
-    )(x)
-    if activation is None:
-        return x
-    return keras.layers.Activation(activation, name=names("activation", f"{name}{style.act_suffix}", explicit))(x)
+    return conv_bn_act(
+        x, filters, kernel_size, name=name, strides=strides, padding=padding, use_bias=use_bias, norm=norm,
+        activation=activation, bn_epsilon=style.bn_epsilon, bn_momentum=style.bn_momentum, bn_scale=style.bn_scale,
+        conv_suffix=style.conv_suffix, act_suffix=style.act_suffix, names=style.names, explicit=explicit,
+    )
 
 
 _POOLS = {"avg": (keras.layers.AveragePooling2D, "average_pooling2d"), "max": (keras.layers.MaxPooling2D, "max_pooling2d")}
@@ -359,29 +336,6 @@ def inception_resnet_block(x, branches, *, scale, style, name, activation="relu"
     return keras.layers.Activation(activation, name=f"{name}_ac")(x)
 
 
-def auxiliary_input_spec(input_spec, min_size, *, heads=1):
-    """`input_spec` as it stands with auxiliary classifiers: a fixed input of `min_size` or more.
-
-    A model passes it to `build_model` when `aux_logits=True` and `include_top=True`, so that
-    a too-small or unfixed input is refused, naming `aux_logits`, before any layer exists
-    (`auxiliary_classifier` would only find out where the branch leaves the trunk).
-
-    Args:
-        input_spec: the model's `keras_archs.registry.InputSpec`.
-        min_size: the smallest input side that gives the branch's grid the size its
-            pooling and "FC" layers need.
-        heads: how many auxiliary classifiers the model adds (for the message).
-
-    Returns:
-        A copy of `input_spec` with that minimum, a fixed size and the reason.
-    """
-    needs = "the auxiliary classifiers need" if heads > 1 else "the auxiliary classifier needs"
-    return dataclasses.replace(
-        input_spec, min_size=min_size, fixed_size_top=True,
-        requirement=f"{needs} a {min_size}x{min_size} input or larger, of fixed size. Received: aux_logits=True",
-    )
-
-
 def auxiliary_classifier(
     x, *, classes, classifier_activation, style, name, pool_size=5, pool_strides=3, adaptive_pool=None,
     conv_filters=128, hidden_units=1024, hidden_kernel=None, dropout_rate=0.0,
@@ -415,7 +369,8 @@ def auxiliary_classifier(
         The auxiliary class scores.
 
     Raises:
-        ValueError: if the grid is not fixed or too small for the pooling and "FC" layers.
+        ValueError: if the grid is not fixed or too small for the pooling and "FC" layers
+            (a model refuses such an input earlier, through `AuxiliaryHeads.min_size`).
     """
     if adaptive_pool:
         min_side = adaptive_pool

@@ -14,8 +14,10 @@ and BN), 2 + k the output of node k. In a reduction cell the operations that rea
 input (0 or 1) have stride 2.
 
 Layer names follow keras.applications NASNet (`normal_left1_3`, `separable_conv_1_...`,
-`reduction_add_1_stem_1`, ...), and unnamed layers get the names Keras would give them,
-so that the NASNet-A genotype builds the twin of keras.applications NASNetMobile/Large.
+`reduction_add_1_stem_1`, ...), and unnamed layers get the names Keras would give them
+(a `keras_archs.layers.naming.LayerNames` with `keras_auto=True`, which the model's head
+shares), so that the NASNet-A genotype builds the twin of keras.applications
+NASNetMobile/Large. BatchNormalization uses `keras_archs.layers.norm.NASNET_BN`.
 """
 
 import dataclasses
@@ -23,13 +25,12 @@ from typing import Optional, Tuple
 
 import keras
 
-from keras_archs.layers.mobile import AutoNames, correct_pad
-from keras_archs.layers.padding import max_pool
+from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.naming import LayerNames
+from keras_archs.layers.norm import NASNET_BN
+from keras_archs.layers.padding import correct_pad, max_pool
 
 __all__ = ["CellGenotype", "Genotype", "MAX_POOL_PADDINGS", "Node", "OPERATIONS", "nas_features"]
-
-# Keras' NASNet BatchNorm settings (TF-slim's decay 0.9997).
-_BN = {"momentum": 0.9997, "epsilon": 1e-3}
 
 SEPARABLE_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5, "sep_conv_7x7": 7}
 POOLS = {"avg_pool_3x3": keras.layers.AveragePooling2D, "max_pool_3x3": keras.layers.MaxPooling2D}
@@ -98,20 +99,35 @@ class Genotype:
 
 
 class _CellBuilder:
-    """Builds cells in keras.applications NASNet's layer order and naming."""
+    """Builds cells in keras.applications NASNet's layer order and naming.
 
-    def __init__(self, max_pool_padding="zeros"):
-        self.auto = AutoNames()
+    Args:
+        names: the model's `LayerNames` (keras' automatic names) for the layers
+            keras.applications leaves unnamed.
+        max_pool_padding: one of `MAX_POOL_PADDINGS`.
+    """
+
+    def __init__(self, names, max_pool_padding="zeros"):
+        self.names = names
         self.max_pool_padding = max_pool_padding
 
     def relu(self, x, name=None):
-        return keras.layers.Activation("relu", name=name or self.auto("activation"))(x)
+        return keras.layers.Activation("relu", name=name or self.names("activation"))(x)
 
     def bn(self, x, name):
-        return keras.layers.BatchNormalization(name=name, **_BN)(x)
+        # Named freely: keras.applications' BN names do not all end the stem in `_bn`.
+        return keras.layers.BatchNormalization(
+            epsilon=NASNET_BN["bn_epsilon"], momentum=NASNET_BN["bn_momentum"], name=name
+        )(x)
 
     def separable(self, x, filters, kernel_size, strides, label):
-        """Two ReLU-SeparableConv-BN layers, the first with the stride (NASNet §4)."""
+        """Two ReLU-SeparableConv-BN layers, the first with the stride (NASNet §4).
+
+        Not `keras_archs.layers.conv.sep_conv_bn`, which names its layers `{name}_act`,
+        `{name}{conv_suffix}`, `{name}_bn`: keras.applications names this BN
+        `separable_conv_{i}_bn_{label}` (the cell label after `_bn`) and leaves the ReLU
+        to keras' automatic names, which its weight files and the twin tests depend on.
+        """
         for index in (1, 2):
             x = self.relu(x)
             padding = "same"
@@ -128,13 +144,13 @@ class _CellBuilder:
         return x
 
     def conv(self, x, filters, kernel_size, strides, name, relu=True):
+        """ReLU (keras' automatic name), then `{name}_conv` and `{name}_bn`, linear."""
         if relu:
             x = self.relu(x)
-        x = keras.layers.Conv2D(
-            filters, kernel_size, strides=strides, padding="same", use_bias=False, kernel_initializer="he_normal",
-            name=f"{name}_conv",
-        )(x)
-        return self.bn(x, f"{name}_bn")
+        return conv_bn_act(
+            x, filters, kernel_size, strides=strides, padding="same", use_bias=False, activation=None,
+            kernel_initializer="he_normal", name=name, **NASNET_BN,
+        )
 
     def adjust(self, p, ip, filters, block_id):
         """Brings the cell-two-back output `p` to this cell's size and width.
@@ -151,15 +167,15 @@ class _CellBuilder:
                 filters // 2, 1, padding="same", use_bias=False, kernel_initializer="he_normal",
                 name=f"adjust_conv_1_{block_id}",
             )(first)
-            second = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=self.auto("zero_padding2d"))(p)
-            second = keras.layers.Cropping2D(((1, 0), (1, 0)), name=self.auto("cropping2d"))(second)
+            second = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=self.names("zero_padding2d"))(p)
+            second = keras.layers.Cropping2D(((1, 0), (1, 0)), name=self.names("cropping2d"))(second)
             second = keras.layers.AveragePooling2D(1, strides=2, name=f"adjust_avg_pool_2_{block_id}")(second)
             # An odd width gives the odd-grid path the extra filter.
             second = keras.layers.Conv2D(
                 filters - filters // 2, 1, padding="same", use_bias=False, kernel_initializer="he_normal",
                 name=f"adjust_conv_2_{block_id}",
             )(second)
-            p = keras.layers.Concatenate(name=self.auto("concatenate"))([first, second])
+            p = keras.layers.Concatenate(name=self.names("concatenate"))([first, second])
             return self.bn(p, f"adjust_bn_{block_id}")
         if p.shape[-1] != filters:
             p = self.relu(p)
@@ -228,7 +244,7 @@ class _CellBuilder:
             left = apply(*node.left, left_label)
             right = apply(*node.right, right_label)
             if node.add_label == AUTO:
-                add_name = self.auto("add")
+                add_name = self.names("add")
             else:
                 add_name = f"{node.add_label or f'{kind}_add_{index}'}_{block_id}"
             states.append(keras.layers.Add(name=add_name)([left, right]))
@@ -237,7 +253,8 @@ class _CellBuilder:
 
 
 def nas_features(
-    x, genotype, *, num_cells, filters, stem_filters, skip_reduction, filter_multiplier=2, max_pool_padding="zeros"
+    x, genotype, *, num_cells, filters, stem_filters, skip_reduction, filter_multiplier=2, max_pool_padding="zeros",
+    names=None,
 ):
     """The NASNet macro-architecture for ImageNet (Zoph 2018, Fig. 2) over any genotype.
 
@@ -257,9 +274,12 @@ def nas_features(
         filter_multiplier: width growth per reduction.
         max_pool_padding: one of `MAX_POOL_PADDINGS`: "zeros" (keras.applications) or
             "same" (TF-slim, timm) for the stride-2 max pools of the reduction cells.
+        names: the `LayerNames(keras_auto=True)` that names the layers keras.applications
+            leaves unnamed; pass the model's own, so that its head, built after, continues
+            keras' numbering. Default: a new one.
 
     Returns:
-        `(feature_map, builder)`; the builder carries the automatic names for the head.
+        The feature map (after the final ReLU).
 
     Raises:
         ValueError: for an unknown `max_pool_padding`.
@@ -268,7 +288,7 @@ def nas_features(
         raise ValueError(
             f"max_pool_padding must be one of {MAX_POOL_PADDINGS}. Received: max_pool_padding={max_pool_padding!r}"
         )
-    builder = _CellBuilder(max_pool_padding)
+    builder = _CellBuilder(LayerNames(keras_auto=True) if names is None else names, max_pool_padding)
     x = keras.layers.Conv2D(
         stem_filters, 3, strides=2, padding="valid", use_bias=False, kernel_initializer="he_normal",
         name="stem_conv1",
@@ -286,4 +306,4 @@ def nas_features(
                 p = reduction_input
         for index in range(num_cells):
             x, p = builder.cell(x, p, genotype.normal, width, f"{stack * num_cells + index + min(stack, 1)}", False)
-    return builder.relu(x), builder
+    return builder.relu(x)

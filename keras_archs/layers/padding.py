@@ -12,14 +12,22 @@ PyTorch pads a max pool with -inf. Zero padding (keras.applications' ZeroPadding
 a valid pool) equals it when the inputs are non-negative, as after a ReLU; for inputs of
 any sign (a pool after BatchNorm, as in Xception) `max_pool(..., nonnegative_input=False)`
 builds the padding-free equivalent.
+
+`torch_stem` is the PyTorch references' ImageNet stem (torchvision's ResNet, timm's DPN,
+ShuffleNet): a strided convolution padded `k // 2` on each side, BN, ReLU, then a 3x3/2
+max pool padded by 1.
 """
 
 import keras
 
-__all__ = ["PAD_STYLES", "avg_pool", "ceil_mode_padding", "conv_padding", "max_pool"]
+from keras_archs.layers.conv import conv_bn_act
 
-# "same": TensorFlow's split of the padding; "symmetric": PyTorch's `k // 2` on each side.
-PAD_STYLES = ("same", "symmetric")
+__all__ = ["PAD_STYLES", "avg_pool", "ceil_mode_padding", "conv_padding", "correct_pad", "max_pool", "torch_stem"]
+
+# "same": TensorFlow's split of the padding; "symmetric": PyTorch's `k // 2` on each side;
+# "explicit": the symmetric padding as a ZeroPadding2D layer even where "same" equals it
+# (stride 1, odd kernel), as keras.applications' ResNet v2 pads its 3x3 convolutions.
+PAD_STYLES = ("same", "symmetric", "explicit")
 
 
 def _check_style(style):
@@ -31,32 +39,35 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def conv_padding(x, kernel_size, strides=1, *, style, name, dilation_rate=1):
+def conv_padding(x, kernel_size, strides=1, *, style, name, dilation_rate=1, pad_name=None):
     """Pads `x` for a convolution of `kernel_size` and `strides` in the given convention.
 
-    Where the two conventions agree (stride 1 and odd kernels), or for `style="same"`,
-    nothing is added and the convolution is to use `padding="same"`. Otherwise a
-    `ZeroPadding2D` named `{name}_pad` pads `dilation * (k - 1) // 2` on each side and the
-    convolution is to use `padding="valid"`.
+    Where the two conventions agree (stride 1 and odd kernels) and `style` is not
+    "explicit", or for `style="same"`, nothing is added and the convolution is to use
+    `padding="same"`. Otherwise a `ZeroPadding2D` pads `dilation * (k - 1) // 2` on each
+    side and the convolution is to use `padding="valid"`.
 
     Args:
         x: input tensor (channels last).
         kernel_size: int or (height, width) of the convolution.
         strides: int or (height, width) of the convolution.
         style: one of `PAD_STYLES`.
-        name: stem of the padding layer's name.
+        name: stem of the padding layer's name, `{name}_pad`.
         dilation_rate: the convolution's dilation.
+        pad_name: the padding layer's name instead (keras.applications' DenseNet leaves
+            its stem padding to Keras' automatic name).
 
     Returns:
         `(x, padding)`: the tensor to convolve and the convolution's `padding` argument.
     """
     _check_style(style)
     kernels, stride_pair, dilations = _pair(kernel_size), _pair(strides), _pair(dilation_rate)
-    if style == "same" or (stride_pair == (1, 1) and all(k % 2 for k in kernels)):
+    agree = stride_pair == (1, 1) and all(k % 2 for k in kernels)
+    if style == "same" or (agree and style == "symmetric"):
         return x, "same"
     amounts = tuple(d * (k - 1) // 2 for k, d in zip(kernels, dilations))
     if any(amounts):
-        x = keras.layers.ZeroPadding2D(tuple((a, a) for a in amounts), name=f"{name}_pad")(x)
+        x = keras.layers.ZeroPadding2D(tuple((a, a) for a in amounts), name=pad_name or f"{name}_pad")(x)
     return x, "valid"
 
 
@@ -165,3 +176,51 @@ def avg_pool(x, pool_size, strides, *, name, padding=0, count_include_pad=True, 
         return keras.layers.AveragePooling2D(pool_size, strides=strides, padding="same", name=name)(x)
     x = keras.layers.ZeroPadding2D(padding, name=pad_name or f"{name}_pad")(x)
     return keras.layers.AveragePooling2D(pool_size, strides=strides, padding="valid", name=name)(x)
+
+
+def correct_pad(x, kernel_size):
+    """TF's "same" padding of a stride-2 window made explicit: ((top, bottom), (left, right)).
+
+    keras.applications pads before its stride-2 depthwise convolutions so that odd and
+    even sizes line up with the TF-slim checkpoints; an unknown size pads as an even one.
+    """
+    height, width = x.shape[1:3]
+    adjust = tuple(1 if side is None else 1 - side % 2 for side in (height, width))
+    half = kernel_size // 2
+    return ((half - adjust[0], half), (half - adjust[1], half))
+
+
+def torch_stem(x, filters, kernel_size, *, name="conv1", pool_name="pool1", pad_name=None, pool_pad_name=None,
+               pool_ceil_mode=False, **conv_options):
+    """The PyTorch references' ImageNet stem: a stride-2 convolution, BN, ReLU, 3x3/2 max pool.
+
+    As torchvision's ResNet (He et al. 2016, arXiv 1512.03385, Table 1: 7x7/2 then 3x3/2)
+    and ShuffleNet, timm's DPN and keras.applications' ResNet and DenseNet build it: the
+    convolution padded `kernel_size // 2` on each side (`conv_padding`, "symmetric"),
+    then the pool padded by 1 with zeros, which equals PyTorch's -inf padding after the
+    ReLU. Stride 4 in all.
+
+    Layer names: `{name}_pad` (or `pad_name`), `conv_bn_act`'s `{name}_conv`, `{name}_bn`,
+    `{name}_relu`, then `{pool_name}_pad` (or `pool_pad_name`) and `pool_name`.
+
+    Args:
+        x: input images.
+        filters: output channels of the convolution.
+        kernel_size: its kernel (7 in ResNet and DenseNet, 3 in ShuffleNet and DPN-68).
+        name: stem of the convolution's layer names.
+        pool_name: the max pool's name.
+        pad_name: name of the convolution's padding layer, default `{name}_pad`.
+        pool_pad_name: name of the pool's padding layer, default `{pool_name}_pad`.
+        pool_ceil_mode: pool without padding, rounding the output side up (PyTorch's
+            `ceil_mode=True`), as the SE-Nets' Caffe models and timm's `legacy_*` ports.
+        **conv_options: passed to `conv_bn_act` (BN settings, `use_bias`, `norm`, ...).
+
+    Returns:
+        The stem's output, a quarter of the input's side.
+    """
+    x, padding = conv_padding(x, kernel_size, 2, style="symmetric", name=name, pad_name=pad_name)
+    x = conv_bn_act(x, filters, kernel_size, strides=2, padding=padding, name=name, **conv_options)
+    pool_pad_name = pool_pad_name or f"{pool_name}_pad"
+    if pool_ceil_mode:
+        return max_pool(x, 3, 2, ceil_mode=True, name=pool_name, pad_name=pool_pad_name)
+    return max_pool(x, 3, 2, padding=1, name=pool_name, pad_name=pool_pad_name)

@@ -30,6 +30,7 @@ from keras import ops
 
 from keras_archs.layers.attention import squeeze_excite
 from keras_archs.layers.conv import bn_act, conv_bn_act
+from keras_archs.layers.padding import PAD_STYLES, conv_padding
 from keras_archs.layers.regularization import drop_path, drop_path_rates
 
 __all__ = [
@@ -43,11 +44,12 @@ __all__ = [
     "se_filters",
 ]
 
-# "same": TensorFlow padding. "symmetric": strided convolutions get PyTorch's symmetric
-# padding (ZeroPadding2D, then a valid convolution); stride-1 ones keep "same", which is
-# already symmetric. "explicit": every spatial convolution is padded by a ZeroPadding2D
-# layer, as keras.applications ResNet v2 does.
-PADDINGS = ("same", "symmetric", "explicit")
+# The styles of `keras_archs.layers.padding.conv_padding`, which pads every spatial
+# convolution of a unit. "same": TensorFlow padding. "symmetric": strided convolutions get
+# PyTorch's symmetric padding (ZeroPadding2D, then a valid convolution); stride-1 ones keep
+# "same", which is already symmetric. "explicit": every spatial convolution is padded by a
+# ZeroPadding2D layer, as keras.applications ResNet v2 does.
+PADDINGS = PAD_STYLES
 # "projection": 1x1 convolution + BN where the shape changes (option B, He 2015 §3.3).
 # "zero_pad": parameter-free; subsample, then pad the new channels with zeros (option A).
 SHORTCUTS = ("projection", "zero_pad")
@@ -146,9 +148,9 @@ def se_filters(channels, se_ratio):
 def _conv(x, filters, kernel_size, *, spec, name, strides=1, groups=1, norm=True, activation="relu"):
     """One convolution of a unit (with BN and activation unless pre-activation comes next)."""
     padding = "same"
-    if kernel_size > 1 and (spec.padding == "explicit" or (spec.padding == "symmetric" and strides > 1)):
-        x = keras.layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-        padding = "valid"
+    # A 1x1 convolution needs no padding: it keeps "same", the twins' setting, in every style.
+    if kernel_size > 1:
+        x, padding = conv_padding(x, kernel_size, strides, style=spec.padding, name=name)
     return conv_bn_act(
         x, filters, kernel_size, strides=strides, padding=padding, groups=groups, norm=norm,
         activation=activation if norm else None, use_bias=spec.bias(followed_by_bn=norm), name=name, **spec.bn,

@@ -20,10 +20,11 @@ import dataclasses
 
 import keras
 
+from keras_archs.checks import check_choice, check_rate
 from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["AlexNet"]
@@ -184,13 +185,6 @@ def AlexNet(
         features=features,
         head=head,
         input_spec=config.input_spec,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or ("alexnet_paper" if variant == "paper" else "alexnet"),
-        registry_name="alexnet_paper" if variant == "paper" else "alexnet",
+        arguments=ApplicationArguments.of(locals()),
+        default_name="alexnet_paper" if variant == "paper" else "alexnet",
     )

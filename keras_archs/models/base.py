@@ -6,22 +6,18 @@ arguments before any layer exists, makes the input, adds the head or the feature
 pooling, and loads weights.
 """
 
+import dataclasses
 import numbers
 import os
+from typing import Any, Callable, Optional
 
 import keras
 
+from keras_archs.checks import check_activation, check_bool, check_choice, check_positive_int
 from keras_archs.layers.heads import POOLING_CHOICES, pool_features
 from keras_archs.registry import WEIGHT_SOURCES, registered_name
 
-__all__ = [
-    "append_to_docstring",
-    "build_model",
-    "check_activation",
-    "check_choice",
-    "check_positive_int",
-    "check_rate",
-]
+__all__ = ["ApplicationArguments", "AuxiliaryHeads", "append_to_docstring", "build_model"]
 
 WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
 
@@ -50,24 +46,6 @@ def _check_image_data_format():
         )
 
 
-def check_positive_int(value, argument):
-    """Raises ValueError unless `value` is an int >= 1 (bool excluded)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
-
-
-def check_rate(value, argument):
-    """Raises ValueError unless `value` is a number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{argument} must be a number in [0, 1). Received: {argument}={value!r}")
-
-
-def check_choice(value, choices, argument):
-    """Raises ValueError unless `value` is one of `choices`."""
-    if value not in choices:
-        raise ValueError(f"{argument} must be one of {tuple(choices)}. Received: {argument}={value!r}")
-
-
 def _names_pretrained(weights):
     """Whether `weights` names published weights ("imagenet" or a tag like "keras") rather than a file."""
     return (
@@ -93,19 +71,6 @@ def _check_weights(weights):
         )
     if not os.path.isfile(path):
         raise ValueError(f"The weights file does not exist. Received: weights={weights!r}")
-
-
-def check_activation(value, argument):
-    """Raises ValueError unless `value` is None, a Keras activation name or a callable."""
-    if value is None or callable(value):
-        return
-    try:
-        keras.activations.get(value)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"{argument} must be None, a Keras activation name or a callable. "
-            f"Received: {argument}={value!r}"
-        ) from None
 
 
 def _is_dimension(value):
@@ -169,34 +134,83 @@ def _resolve_input_shape(input_shape, input_tensor, input_spec, include_top):
     return shape
 
 
+@dataclasses.dataclass(frozen=True)
+class ApplicationArguments:
+    """The eight arguments every constructor shares with `keras.applications`.
+
+    A constructor keeps them in its signature (users read it in `help()`) and hands them
+    on in one way, `ApplicationArguments.of(locals())`, whatever its family.
+    """
+
+    include_top: Any = True
+    weights: Any = None
+    input_tensor: Any = None
+    input_shape: Any = None
+    pooling: Any = None
+    classes: Any = 1000
+    classifier_activation: Any = "softmax"
+    name: Any = None
+
+    @classmethod
+    def of(cls, namespace):
+        """The common arguments found in `namespace` (a constructor's `locals()`)."""
+        return cls(**{field.name: namespace[field.name] for field in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class AuxiliaryHeads:
+    """Auxiliary classifiers (GoogLeNet §5, Inception-v3 §4), gated and sized in one place.
+
+    Attributes:
+        enabled: the constructor's `aux_logits`; the heads are built only with
+            `include_top=True` as well.
+        min_size: the smallest input side whose grid the heads' pooling and "FC" layers
+            fit; with the heads on, `build_model` refuses a smaller or unfixed input
+            before any layer exists.
+        build: `build(x, *args, classes=..., classifier_activation=...)` returning one
+            head's class scores; the features call `add_auxiliary(x, *args)` where a head
+            branches off.
+        count: how many heads the model adds (for the message).
+    """
+
+    enabled: bool
+    min_size: int
+    build: Callable
+    count: int = 1
+
+    def input_spec(self, input_spec):
+        """`input_spec` as the heads need it: fixed, and at least `min_size`."""
+        needs = "the auxiliary classifiers need" if self.count > 1 else "the auxiliary classifier needs"
+        return dataclasses.replace(
+            input_spec, min_size=max(input_spec.min_size, self.min_size), fixed_size_top=True,
+            requirement=f"{needs} a {self.min_size}x{self.min_size} input or larger, of fixed size. "
+            "Received: aux_logits=True",
+        )
+
+
 def build_model(
     *,
     features,
     head,
     input_spec,
-    include_top,
-    weights,
-    input_tensor,
-    input_shape,
-    pooling,
-    classes,
-    classifier_activation,
-    name,
+    arguments,
+    default_name,
     registry_name=None,
     form=None,
+    auxiliary: Optional[AuxiliaryHeads] = None,
 ):
     """Validates the common arguments, then builds `keras.Model(input, head(features(input)))`.
 
     The common arguments mean what they mean in `keras.applications`:
 
     Args:
-        features: callable from the input tensor to the feature map, or to a pair
-            `(feature_map, auxiliary_outputs)` for models with auxiliary classifiers
-            (GoogLeNet, Inception-v3): those outputs follow the main one when
-            `include_top=True` and are left out otherwise.
+        features: callable from the input tensor to the feature map; with `auxiliary`,
+            `features(x, add_auxiliary)`, where `add_auxiliary(x, *args)` adds a head
+            (GoogLeNet, Inception-v3) whose output follows the main one.
         head: callable `(feature_map, classes=..., classifier_activation=...)` returning
             the class scores; used when `include_top=True`.
         input_spec: the architecture's `keras_archs.registry.InputSpec`.
+        arguments: the constructor's `ApplicationArguments`:
         include_top: whether to add the classifier head.
         weights: None (random initialization), "imagenet" (the registry's default
             published checkpoint for `registry_name`, as keras.applications loads its own:
@@ -210,13 +224,15 @@ def build_model(
             "max" its global pooling.
         classes: number of classes of the head.
         classifier_activation: activation of the head's output; None returns logits.
-        name: model name.
+        name: model name; None names it `default_name`.
+        default_name: the registry name of the configuration the constructor builds.
         registry_name: the registry name of the configuration being built, under which
             `weights="imagenet"` finds its checkpoints; default `name` (each constructor
             names its model after its registry entry unless told otherwise).
         form: instead of `registry_name`, for a constructor that serves several names:
             `(constructor, options)`, the options of this build that change its weights;
             the name is the one registered with that form (`registry.registered_name`).
+        auxiliary: the model's `AuxiliaryHeads`, if it has any.
 
     Returns:
         A `keras.Model`.
@@ -229,9 +245,17 @@ def build_model(
         OSError: when published weights cannot be downloaded (the message says which file
             to put where).
     """
+    include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name = (
+        getattr(arguments, field.name) for field in dataclasses.fields(ApplicationArguments)
+    )
+    name = default_name if name is None else name
     _check_image_data_format()
-    if not isinstance(include_top, bool):
-        raise ValueError(f"include_top must be True or False. Received: include_top={include_top!r}")
+    check_bool(include_top, "include_top")
+    with_auxiliary = auxiliary is not None and auxiliary.enabled and include_top
+    if auxiliary is not None:
+        check_bool(auxiliary.enabled, "aux_logits")
+        if with_auxiliary:
+            input_spec = auxiliary.input_spec(input_spec)
     _check_weights(weights)
     check_choice(pooling, POOLING_CHOICES, "pooling")
     check_positive_int(classes, "classes")
@@ -261,10 +285,17 @@ def build_model(
         inputs = x = keras.Input(shape=shape, name="input_layer")
     else:
         inputs, x = keras.utils.get_source_inputs(input_tensor), input_tensor
-    x = features(x)
     auxiliary_outputs = []
-    if isinstance(x, tuple):
-        x, auxiliary_outputs = x
+    if auxiliary is None:
+        x = features(x)
+    else:
+        def add_auxiliary(branch, *args):
+            if with_auxiliary:
+                auxiliary_outputs.append(auxiliary.build(
+                    branch, *args, classes=classes, classifier_activation=classifier_activation
+                ))
+
+        x = features(x, add_auxiliary)
     if include_top:
         outputs = head(x, classes=classes, classifier_activation=classifier_activation)
         if auxiliary_outputs:

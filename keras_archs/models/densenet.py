@@ -32,9 +32,12 @@ import numbers
 
 import keras
 
-from keras_archs.layers.dense import dense_block, post_activation, transition
+from keras_archs.checks import check_bool, check_positive_int, check_rate
+from keras_archs.layers.densenet import dense_block, post_activation, transition
 from keras_archs.layers.heads import classifier_head
-from keras_archs.models.base import build_model, check_positive_int, check_rate
+from keras_archs.layers.norm import DENSENET_BN
+from keras_archs.layers.padding import torch_stem
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
 )
@@ -53,7 +56,7 @@ IMAGENET_INPUT = InputSpec(default_size=224, min_size=32)
 # Two 2x2/2 transitions.
 CIFAR_INPUT = InputSpec(default_size=32, min_size=4)
 # keras.applications DenseNet's BatchNormalization (momentum 0.99 is Keras' default).
-BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
+BN = DENSENET_BN
 _KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/densenet"
 # The keras.applications files: md5 with and without the top, as keras/src/applications/
 # densenet.py passes them to get_file (tests/test_weights.py compares them with keras'
@@ -119,22 +122,17 @@ def _stem(x, config):
         )(x)
     # keras.applications leaves its two paddings unnamed; their automatic names are
     # spelled out so that layer names match the twin whatever was built before.
-    x = keras.layers.ZeroPadding2D(3, name="zero_padding2d")(x)
-    x = keras.layers.Conv2D(config.stem_filters, 7, strides=2, use_bias=False, name="conv1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN["bn_epsilon"], momentum=BN["bn_momentum"], name="conv1_bn")(x)
-    x = keras.layers.Activation("relu", name="conv1_relu")(x)
-    x = keras.layers.ZeroPadding2D(1, name="zero_padding2d_1")(x)
-    return keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    return torch_stem(
+        x, config.stem_filters, 7, name="conv1", pad_name="zero_padding2d", pool_name="pool1",
+        pool_pad_name="zero_padding2d_1", use_bias=False, **BN,
+    )
 
 
-def _densenet(
-    config, compression, bottleneck, dropout_rate, include_top, weights, input_tensor, input_shape,
-    pooling, classes, classifier_activation, name, input_spec, registry_name=None,
-):
+def _densenet(config, arguments, *, compression, bottleneck, dropout_rate, input_spec, default_name,
+              registry_name=None):
     if isinstance(compression, bool) or not isinstance(compression, numbers.Real) or not 0 < compression <= 1:
         raise ValueError(f"compression must be a number in (0, 1]. Received: compression={compression!r}")
-    if not isinstance(bottleneck, bool):
-        raise ValueError(f"bottleneck must be True or False. Received: bottleneck={bottleneck!r}")
+    check_bool(bottleneck, "bottleneck")
     check_rate(dropout_rate, "dropout_rate")
     layer_options = {"bottleneck_width": 4 if bottleneck else 0, "dropout_rate": dropout_rate, **BN}
 
@@ -148,27 +146,15 @@ def _densenet(
         return post_activation(x, **BN)
 
     return build_model(
-        features=features,
-        head=classifier_head,
-        input_spec=input_spec,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        registry_name=registry_name,
+        features=features, head=classifier_head, input_spec=input_spec, arguments=arguments,
+        default_name=default_name, registry_name=registry_name,
     )
 
 
-def _imagenet(depth, compression, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-              classes, classifier_activation, name):
+def _imagenet(depth, arguments, *, compression, dropout_rate):
     return _densenet(
-        IMAGENET_CONFIGS[depth], compression, True, dropout_rate, include_top, weights, input_tensor,
-        input_shape, pooling, classes, classifier_activation, name or f"densenet{depth}", IMAGENET_INPUT,
-        registry_name=f"densenet{depth}",
+        IMAGENET_CONFIGS[depth], arguments, compression=compression, bottleneck=True, dropout_rate=dropout_rate,
+        input_spec=IMAGENET_INPUT, default_name=f"densenet{depth}", registry_name=f"densenet{depth}",
     )
 
 
@@ -219,8 +205,7 @@ def DenseNet121(
     Returns:
         A `keras.Model`.
     """
-    return _imagenet(121, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
-                     pooling, classes, classifier_activation, name)
+    return _imagenet(121, ApplicationArguments.of(locals()), compression=compression, dropout_rate=dropout_rate)
 
 
 @_register_imagenet(161, 28_681_000, "TV densenet161", gmacs=7.73, top1=None)
@@ -232,8 +217,7 @@ def DenseNet161(
 
     The wide model of the authors' release and torchvision. Arguments as for `DenseNet121`.
     """
-    return _imagenet(161, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
-                     pooling, classes, classifier_activation, name)
+    return _imagenet(161, ApplicationArguments.of(locals()), compression=compression, dropout_rate=dropout_rate)
 
 
 @_register_imagenet(169, 14_149_480, "KA DenseNet169 trainable; TV densenet169", gmacs=3.36, top1=76.20,
@@ -246,8 +230,7 @@ def DenseNet169(
 
     Twin of `keras.applications.DenseNet169`. Arguments as for `DenseNet121`.
     """
-    return _imagenet(169, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
-                     pooling, classes, classifier_activation, name)
+    return _imagenet(169, ApplicationArguments.of(locals()), compression=compression, dropout_rate=dropout_rate)
 
 
 @_register_imagenet(201, 20_013_928, "KA DenseNet201 trainable; TV densenet201", gmacs=4.29, top1=77.42,
@@ -260,8 +243,7 @@ def DenseNet201(
 
     Twin of `keras.applications.DenseNet201`. Arguments as for `DenseNet121`.
     """
-    return _imagenet(201, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
-                     pooling, classes, classifier_activation, name)
+    return _imagenet(201, ApplicationArguments.of(locals()), compression=compression, dropout_rate=dropout_rate)
 
 
 @_register_imagenet(
@@ -277,8 +259,7 @@ def DenseNet264(
 
     Arguments as for `DenseNet121`.
     """
-    return _imagenet(264, compression, dropout_rate, include_top, weights, input_tensor, input_shape,
-                     pooling, classes, classifier_activation, name)
+    return _imagenet(264, ApplicationArguments.of(locals()), compression=compression, dropout_rate=dropout_rate)
 
 
 def _cifar_config(depth, growth_rate, bottleneck):
@@ -339,11 +320,11 @@ def DenseNetCIFAR(
     Returns:
         A `keras.Model`.
     """
-    if not isinstance(bottleneck, bool):
-        raise ValueError(f"bottleneck must be True or False. Received: bottleneck={bottleneck!r}")
+    arguments = ApplicationArguments.of(locals())
+    check_bool(bottleneck, "bottleneck")
     config = _cifar_config(depth, growth_rate, bottleneck)
-    default_name = f"densenet_bc{depth}_k{growth_rate}" if bottleneck else f"densenet{depth}_k{growth_rate}"
     return _densenet(
-        config, compression, bottleneck, dropout_rate, include_top, weights, input_tensor, input_shape,
-        pooling, classes, classifier_activation, name or default_name, CIFAR_INPUT,
+        config, arguments, compression=compression, bottleneck=bottleneck, dropout_rate=dropout_rate,
+        input_spec=CIFAR_INPUT,
+        default_name=f"densenet_bc{depth}_k{growth_rate}" if bottleneck else f"densenet{depth}_k{growth_rate}",
     )

@@ -24,12 +24,13 @@ a stage's last block (strides 4, 8, 16, 32 for stages 2-5); `relu` is the final 
 
 import dataclasses
 
-from keras_archs.layers.conv import conv_bn_act
-from keras_archs.layers.dense import dual_path_block, post_activation
+from keras_archs.checks import check_rate
+from keras_archs.layers.densenet import post_activation
+from keras_archs.layers.dpn import dual_path_block
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.padding import conv_padding, max_pool
+from keras_archs.layers.padding import torch_stem
 from keras_archs.layers.regularization import drop_path_rates
-from keras_archs.models.base import build_model, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["DPN68", "DPN92", "DPN98", "DPN107", "DPN131"]
@@ -43,6 +44,7 @@ PAPER = Paper(
 )
 # A stride-2 stem, stride-2 max pooling and three strided stages.
 INPUT_SPEC = InputSpec(default_size=224, min_size=32)
+# MXNet BatchNorm's defaults (epsilon 1e-3, momentum 0.9), as cypw/DPNs trained: no layers/norm.py preset.
 BN = {"bn_epsilon": 1e-3, "bn_momentum": 0.9}
 
 
@@ -66,11 +68,7 @@ CONFIGS = {
 
 
 def _features(x, config, drop_path_rate):
-    stem_kernel = 3 if config.small else 7
-    x, padding = conv_padding(x, stem_kernel, 2, style="symmetric", name="conv1")
-    x = conv_bn_act(x, config.stem_filters, stem_kernel, strides=2, padding=padding, name="conv1", **BN)
-    # Zero padding equals PyTorch's -inf padding here: the input is non-negative after ReLU.
-    x = max_pool(x, 3, 2, padding=1, name="pool1", pad_name="pool1_pad")
+    x = torch_stem(x, config.stem_filters, 3 if config.small else 7, **BN)
 
     residual_base = 64 if config.small else 256
     rates = iter(drop_path_rates(drop_path_rate, sum(config.blocks)))
@@ -93,22 +91,15 @@ def _features(x, config, drop_path_rate):
     return post_activation(x, **BN)
 
 
-def _dpn(depth, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-         classifier_activation, name):
+def _dpn(depth, arguments, *, drop_path_rate):
     check_rate(drop_path_rate, "drop_path_rate")
+
+    def features(x):
+        return _features(x, CONFIGS[depth], drop_path_rate)
+
     return build_model(
-        features=lambda x: _features(x, CONFIGS[depth], drop_path_rate),
-        head=classifier_head,
-        input_spec=INPUT_SPEC,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or f"dpn{depth}",
-        registry_name=f"dpn{depth}",
+        features=features, head=classifier_head, input_spec=INPUT_SPEC, arguments=arguments,
+        default_name=f"dpn{depth}", registry_name=f"dpn{depth}",
     )
 
 
@@ -163,8 +154,7 @@ def DPN68(
     Returns:
         A `keras.Model`.
     """
-    return _dpn(68, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _dpn(68, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate)
 
 
 @_register(
@@ -181,8 +171,7 @@ def DPN92(
 
     Arguments as for `DPN68`.
     """
-    return _dpn(92, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _dpn(92, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate)
 
 
 @_register(98, 61_570_728, "IMG dpn98; cypw/DPNs", gmacs=11.7, gmacs_source="IMG dpn98", top1=79.85)
@@ -194,8 +183,7 @@ def DPN98(
 
     Arguments as for `DPN68`.
     """
-    return _dpn(98, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _dpn(98, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate)
 
 
 @_register(107, 86_917_800, "IMG dpn107 (pytorchcv dpn.py weight-count test)")
@@ -207,8 +195,7 @@ def DPN107(
 
     Arguments as for `DPN68`.
     """
-    return _dpn(107, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _dpn(107, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate)
 
 
 @_register(131, 79_254_504, "IMG dpn131; cypw/DPNs", gmacs=16.1, gmacs_source="IMG dpn131")
@@ -220,5 +207,4 @@ def DPN131(
 
     Arguments as for `DPN68`.
     """
-    return _dpn(131, drop_path_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _dpn(131, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate)

@@ -30,6 +30,7 @@ and 3 after at 224), and the max poolings between the grids round the output sid
 
 import dataclasses
 
+from keras_archs.checks import check_choice, check_rate
 from keras_archs.layers.classic import LocalResponseNormalization
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.inception import (
@@ -37,12 +38,11 @@ from keras_archs.layers.inception import (
     ConvStyle,
     Pool,
     auxiliary_classifier,
-    auxiliary_input_spec,
     conv_bn,
     inception_block,
 )
 from keras_archs.layers.padding import conv_padding, max_pool
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.models.base import ApplicationArguments, AuxiliaryHeads, build_model
 from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["GoogLeNet"]
@@ -116,9 +116,10 @@ def _lrn(x, name):
     return LocalResponseNormalization(size=5, bias=1.0, alpha=1e-4 / 5, beta=0.75, name=name)(x)
 
 
-def _features(x, variant, aux_heads):
-    """The stem and the nine modules; `aux_heads(x, name)` adds an auxiliary output or None."""
-    style = ConvStyle(norm=variant.norm, bn_momentum=0.9)
+def _features(x, variant, add_auxiliary):
+    """The stem and the nine modules; `add_auxiliary(x, name, style)` where a head branches off."""
+    # torchvision's BasicConv2d: BatchNorm2d(eps=0.001) with PyTorch's default momentum 0.1.
+    style = ConvStyle(norm=variant.norm, bn_epsilon=1e-3, bn_momentum=0.9)
     x, padding = conv_padding(x, 7, 2, style="symmetric", name="conv1")
     x = conv_bn(x, 64, 7, strides=2, padding=padding, style=style, name="conv1")
     x = max_pool(x, 3, 2, ceil_mode=True, name="pool1")
@@ -129,18 +130,15 @@ def _features(x, variant, aux_heads):
     if variant.lrn:
         x = _lrn(x, "conv3_lrn")
     x = max_pool(x, 3, 2, ceil_mode=True, name="pool2")
-    auxiliary = []
     for module, channels in MODULES.items():
         branches = inception_v1_branches(*channels, wide_kernel=variant.wide_kernel)
         x = inception_block(x, branches, style=style, name=f"inception_{module}")
         if module in AUX_AFTER:
-            output = aux_heads(x, AUX_AFTER[module], style)
-            if output is not None:
-                auxiliary.append(output)
+            add_auxiliary(x, AUX_AFTER[module], style)
         if module in POOL_AFTER:
             size = 3 if module == "3b" else variant.pool4_size
             x = max_pool(x, size, 2, ceil_mode=True, name=POOL_AFTER[module])
-    return x, auxiliary
+    return x
 
 
 @register_model(
@@ -201,26 +199,20 @@ def GoogLeNet(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     check_choice(variant, tuple(VARIANTS), "variant")
-    if not isinstance(aux_logits, bool):
-        raise ValueError(f"aux_logits must be True or False. Received: aux_logits={aux_logits!r}")
     check_rate(dropout_rate, "dropout_rate")
     check_rate(aux_dropout_rate, "aux_dropout_rate")
     config = VARIANTS[variant]
-    input_spec = config.input_spec
-    if aux_logits and include_top is True:
-        input_spec = auxiliary_input_spec(input_spec, config.aux_min_size, heads=len(AUX_AFTER))
 
-    def aux_heads(x, aux_name, style):
-        if not (aux_logits and include_top):
-            return None
+    def aux_head(x, aux_name, style, *, classes, classifier_activation):
         return auxiliary_classifier(
             x, classes=classes, classifier_activation=classifier_activation, style=style, name=aux_name,
             adaptive_pool=config.aux_adaptive_pool, dropout_rate=aux_dropout_rate,
         )
 
-    def features(x):
-        return _features(x, config, aux_heads)
+    def features(x, add_auxiliary):
+        return _features(x, config, add_auxiliary)
 
     def head(x, *, classes, classifier_activation):
         return classifier_head(x, classes=classes, classifier_activation=classifier_activation,
@@ -229,15 +221,11 @@ def GoogLeNet(
     return build_model(
         features=features,
         head=head,
-        input_spec=input_spec,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or "googlenet",
+        input_spec=config.input_spec,
+        arguments=arguments,
+        default_name="googlenet",
         # Only torchvision's form is registered (and has weights).
         registry_name="googlenet" if variant == "torchvision" else "googlenet_paper",
+        auxiliary=AuxiliaryHeads(enabled=aux_logits, min_size=config.aux_min_size, build=aux_head,
+                                 count=len(AUX_AFTER)),
     )

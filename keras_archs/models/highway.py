@@ -29,10 +29,11 @@ import numbers
 
 import keras
 
+from keras_archs.checks import check_choice
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.highway import highway_layer
-from keras_archs.models.base import build_model
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
 __all__ = ["HighwayCIFAR"]
@@ -117,20 +118,15 @@ def HighwayCIFAR(
     Returns:
         A `keras.Model`.
     """
-    if depth not in CONFIGS:
-        raise ValueError(f"depth must be one of {tuple(CONFIGS)}. Received: depth={depth!r}")
+    arguments = ApplicationArguments.of(locals())
+    check_choice(depth, tuple(CONFIGS), "depth")
     if isinstance(gate_bias, bool) or not isinstance(gate_bias, numbers.Real) or not math.isfinite(gate_bias):
         raise ValueError(f"gate_bias must be a finite number. Received: gate_bias={gate_bias!r}")
+
+    def features(x):
+        return _features(x, CONFIGS[depth], float(gate_bias))
+
     return build_model(
-        features=lambda x: _features(x, CONFIGS[depth], float(gate_bias)),
-        head=classifier_head,
-        input_spec=INPUT_SPEC,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or f"highway{depth}",
+        features=features, head=classifier_head, input_spec=INPUT_SPEC, arguments=arguments,
+        default_name=f"highway{depth}",
     )

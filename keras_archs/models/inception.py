@@ -25,19 +25,17 @@ block. BN-Inception and Inception-ResNet-v1 have no torchvision or timm counterp
 """
 
 import dataclasses
+import functools
 import numbers
 
-import keras
-
+from keras_archs.checks import check_choice, check_rate
 from keras_archs.layers.heads import classifier_head
 from keras_archs.layers.inception import (
     Conv,
     ConvStyle,
-    LayerNames,
     Pool,
     asymmetric,
     auxiliary_classifier,
-    auxiliary_input_spec,
     branch,
     conv_bn,
     expanded_bank,
@@ -46,7 +44,9 @@ from keras_archs.layers.inception import (
     inception_block,
     inception_resnet_block,
 )
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.layers.naming import LayerNames
+from keras_archs.layers.norm import TORCH_BN
+from keras_archs.models.base import ApplicationArguments, AuxiliaryHeads, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
     PretrainedWeights, Reference, TorchReference, register_model,
@@ -117,13 +117,8 @@ def _check_residual_scale(value):
         )
 
 
-def _check_bool(value, argument):
-    if not isinstance(value, bool):
-        raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
-
-
-def _build(features, input_spec, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-           classifier_activation, name, form):
+def _build(features, *, input_spec, dropout_rate, arguments, default_name, form=None, auxiliary=None):
+    """`build_model` with the family's head: global average pooling, dropout, the classifier."""
     check_rate(dropout_rate, "dropout_rate")
 
     def head(x, *, classes, classifier_activation):
@@ -131,9 +126,8 @@ def _build(features, input_spec, dropout_rate, include_top, weights, input_tenso
                                dropout_rate=dropout_rate)
 
     return build_model(
-        features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name, form=form,
+        features=features, head=head, input_spec=input_spec, arguments=arguments, default_name=default_name,
+        form=form, auxiliary=auxiliary,
     )
 
 
@@ -236,15 +230,16 @@ def BNInception(
     Returns:
         A `keras.Model`.
     """
-    # Biases beside BN and PyTorch's BN epsilon 1e-5 / momentum 0.1, as the released model.
-    style = ConvStyle(use_bias=True, bn_epsilon=1e-5, bn_momentum=0.9)
+    arguments = ApplicationArguments.of(locals())
+    # Biases beside BN and PyTorch's BN settings, as the released model.
+    style = ConvStyle(use_bias=True, **TORCH_BN)
 
     def features(x):
         x = branch(x, BN_STEM, style=style, name="stem")
         return _blocks(x, BN_BLOCKS, style=style)
 
-    return _build(features, BN_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "bn_inception", None)
+    return _build(features, input_spec=BN_INPUT_SPEC, dropout_rate=dropout_rate, arguments=arguments,
+                  default_name="bn_inception")
 
 
 # --- Inception-v3 -------------------------------------------------------------------------
@@ -372,29 +367,25 @@ def InceptionV3(
     Returns:
         A `keras.Model`.
     """
-    _check_bool(aux_logits, "aux_logits")
+    arguments = ApplicationArguments.of(locals())
     check_choice(implementation, tuple(V3_IMPLEMENTATIONS), "implementation")
     style = ConvStyle(names=LayerNames(keras_auto=True), **V3_IMPLEMENTATIONS[implementation])
 
-    def features(x):
-        auxiliary = []
-
-        def add_aux_head(block_name, x):
-            if aux_logits and include_top and block_name == V3_AUX_AFTER:
-                auxiliary.append(auxiliary_classifier(
-                    x, classes=classes, classifier_activation=classifier_activation, style=style, name="aux",
-                    hidden_units=768, hidden_kernel=5,
-                ))
+    def features(x, add_auxiliary):
+        def after(block_name, x):
+            if block_name == V3_AUX_AFTER:
+                add_auxiliary(x)
 
         x = branch(x, V3_STEM, style=style, name="stem")
-        return _blocks(x, V3_BLOCKS, style=style, after=add_aux_head), auxiliary
+        return _blocks(x, V3_BLOCKS, style=style, after=after)
 
-    input_spec = V3_INPUT_SPEC
-    if aux_logits and include_top is True:
-        input_spec = auxiliary_input_spec(V3_INPUT_SPEC, V3_AUX_MIN_SIZE)
-    return _build(features, input_spec, 0.0, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_v3",
-                  (InceptionV3, {"implementation": implementation}))
+    auxiliary = AuxiliaryHeads(
+        enabled=aux_logits, min_size=V3_AUX_MIN_SIZE,
+        build=functools.partial(auxiliary_classifier, style=style, name="aux", hidden_units=768, hidden_kernel=5),
+    )
+    return _build(features, input_spec=V3_INPUT_SPEC, dropout_rate=0.0, arguments=arguments,
+                  default_name="inception_v3", form=(InceptionV3, {"implementation": implementation}),
+                  auxiliary=auxiliary)
 
 
 # --- Inception-v4 -------------------------------------------------------------------------
@@ -476,13 +467,14 @@ def InceptionV4(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     style = ConvStyle()
 
     def features(x):
         return _blocks(_v4_stem(x, style), V4_BLOCKS, style=style)
 
-    return _build(features, V4_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_v4", (InceptionV4, {}))
+    return _build(features, input_spec=V4_INPUT_SPEC, dropout_rate=dropout_rate, arguments=arguments,
+                  default_name="inception_v4", form=(InceptionV4, {}))
 
 
 # --- Inception-ResNet ---------------------------------------------------------------------
@@ -565,6 +557,7 @@ def InceptionResNetV1(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     _check_residual_scale(residual_scale)
     style = _ir_style(keras_auto=False)
 
@@ -572,8 +565,8 @@ def InceptionResNetV1(
         x = branch(x, IR_V1_STEM, style=style, name="stem")
         return _inception_resnet_stages(x, IR_V1_STAGES, residual_scale, style)
 
-    return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_resnet_v1", None)
+    return _build(features, input_spec=IR_INPUT_SPEC, dropout_rate=dropout_rate, arguments=arguments,
+                  default_name="inception_resnet_v1")
 
 
 IR_V2_MIXED_5B = ((Conv(96),), (Conv(48), Conv(64, 5)), factorized_5x5(64, 96), (AVG, Conv(64)))
@@ -639,6 +632,7 @@ def InceptionResNetV2(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     _check_residual_scale(residual_scale)
     check_choice(implementation, ("keras", "timm"), "implementation")
     style = _ir_style(keras_auto=True, bn_scale=implementation == "timm")
@@ -649,6 +643,5 @@ def InceptionResNetV2(
         x = _inception_resnet_stages(x, IR_V2_STAGES, residual_scale, style, last_linear=True)
         return conv_bn(x, 1536, 1, style=style, name="conv_7b", explicit=True)
 
-    return _build(features, IR_INPUT_SPEC, dropout_rate, include_top, weights, input_tensor, input_shape, pooling,
-                  classes, classifier_activation, name or "inception_resnet_v2",
-                  (InceptionResNetV2, {"implementation": implementation}))
+    return _build(features, input_spec=IR_INPUT_SPEC, dropout_rate=dropout_rate, arguments=arguments,
+                  default_name="inception_resnet_v2", form=(InceptionResNetV2, {"implementation": implementation}))

@@ -14,8 +14,9 @@ Two forms share one builder:
 
 import keras
 
+from keras_archs.checks import check_activation, check_choice
 from keras_archs.layers import classic
-from keras_archs.models.base import build_model, check_activation, check_choice
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
 __all__ = ["LeNet5"]
@@ -140,12 +141,6 @@ def LeNet5(
         features=features,
         head=head,
         input_spec=INPUT_SPEC,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or ("lenet5_paper" if variant == "paper" else "lenet5"),
+        arguments=ApplicationArguments.of(locals()),
+        default_name="lenet5_paper" if variant == "paper" else "lenet5",
     )

@@ -27,19 +27,15 @@ The parity suite in tests_convert proves each of these.
 
 import dataclasses
 import numbers
-from typing import Optional
 
 import keras
 
-from keras_archs.layers.mobile import (
-    AutoNames,
-    depthwise_separable_block,
-    hard_sigmoid,
-    inverted_residual,
-    make_divisible,
-)
+from keras_archs.checks import check_bool, check_choice, check_positive_int, check_rate
+from keras_archs.layers.mobilenet import depthwise_separable_block, hard_sigmoid, inverted_residual, make_divisible
+from keras_archs.layers.naming import LayerNames
+from keras_archs.layers.norm import KERAS_BN, TORCH_BN
 from keras_archs.layers.padding import conv_padding
-from keras_archs.models.base import build_model, check_choice, check_positive_int, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
     PretrainedWeights, Reference, TorchReference, register_model,
@@ -91,8 +87,8 @@ class _V3Block:
     filters: int
     strides: int
     squeeze_excite: bool
-    kernel_size: Optional[int] = None
-    hard_swish: Optional[bool] = None
+    kernel_size: int | None = None
+    hard_swish: bool | None = None
 
 
 def _relu_block(expansion, filters, strides, squeeze_excite, kernel_size=None):
@@ -141,6 +137,7 @@ class _Conventions:
             "symmetric" (PyTorch), see `keras_archs.layers.padding`.
         bn_epsilon: BatchNormalization epsilon.
         bn_momentum: BatchNormalization momentum (Keras' convention: 1 - PyTorch's).
+            The pair is given as a preset of `keras_archs.layers.norm` where it is one.
         dropout_rate: dropout before the classifier where the implementation has one
             and the constructor has no option for it (MobileNetV2).
     """
@@ -151,21 +148,25 @@ class _Conventions:
     dropout_rate: float = 0.0
 
 
+# keras.applications MobileNetV2 and MobileNetV3: Keras' epsilon with momentum 0.999.
+_KERAS_V2_BN = {"bn_epsilon": 1e-3, "bn_momentum": 0.999}
+
 V1_IMPLEMENTATIONS = {
     # keras.applications MobileNet: Keras' BatchNormalization defaults.
-    "keras": _Conventions("same", 1e-3, 0.99),
+    "keras": _Conventions("same", **KERAS_BN),
     # timm's `mobilenetv1_100`: PyTorch padding and BatchNorm.
-    "timm": _Conventions("symmetric", 1e-5, 0.9),
+    "timm": _Conventions("symmetric", **TORCH_BN),
 }
 V2_IMPLEMENTATIONS = {
-    "keras": _Conventions("same", 1e-3, 0.999),
+    "keras": _Conventions("same", **_KERAS_V2_BN),
     # torchvision's `mobilenet_v2`: PyTorch padding and BatchNorm, dropout 0.2 in the head.
-    "torchvision": _Conventions("symmetric", 1e-5, 0.9, dropout_rate=0.2),
+    "torchvision": _Conventions("symmetric", **TORCH_BN, dropout_rate=0.2),
 }
 V3_IMPLEMENTATIONS = {
-    "keras": _Conventions("same", 1e-3, 0.999),
-    # torchvision's `mobilenet_v3_*`: PyTorch padding, BatchNorm eps 0.001 and momentum 0.01.
-    "torchvision": _Conventions("symmetric", 1e-3, 0.99),
+    "keras": _Conventions("same", **_KERAS_V2_BN),
+    # torchvision's `mobilenet_v3_*`: PyTorch padding; BatchNorm eps 0.001 and momentum 0.01,
+    # which are Keras' defaults.
+    "torchvision": _Conventions("symmetric", **KERAS_BN),
 }
 
 
@@ -178,20 +179,6 @@ def _stem_conv(x, filters, conventions, name):
 def _check_alpha(alpha):
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
         raise ValueError(f"alpha must be a positive number. Received: alpha={alpha!r}")
-
-
-def _check_bool(value, argument):
-    if not isinstance(value, bool):
-        raise ValueError(f"{argument} must be True or False. Received: {argument}={value!r}")
-
-
-def _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-           classifier_activation, name, form):
-    return build_model(
-        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name, form=form,
-    )
 
 
 # keras.applications' files at width 1.0 and 224 pixels (tests/test_weights.py compares them
@@ -252,6 +239,41 @@ def _relu6(x, stem):
     return keras.layers.ReLU(6.0, name=f"{stem}_relu")(x)
 
 
+def _mobilenet_v1(arguments, *, alpha, depth_multiplier, dropout_rate, implementation):
+    _check_alpha(alpha)
+    check_positive_int(depth_multiplier, "depth_multiplier")
+    check_rate(dropout_rate, "dropout_rate")
+    check_choice(implementation, tuple(V1_IMPLEMENTATIONS), "implementation")
+    conventions = V1_IMPLEMENTATIONS[implementation]
+    bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
+
+    def features(x):
+        x = _stem_conv(x, int(32 * alpha), conventions, "conv1")
+        x = keras.layers.BatchNormalization(name="conv1_bn", **bn)(x)
+        x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
+        for block_id, (filters, strides) in enumerate(V1_BLOCKS, start=1):
+            x = depthwise_separable_block(
+                x, int(filters * alpha), block_id=block_id, strides=strides, depth_multiplier=depth_multiplier,
+                pad_style=conventions.pad_style, bn_epsilon=conventions.bn_epsilon,
+                bn_momentum=conventions.bn_momentum,
+            )
+        return x
+
+    def head(x, *, classes, classifier_activation):
+        # The classifier is a 1x1 convolution on the pooled map, as in the TF-slim checkpoints.
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+        x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
+        x = keras.layers.Conv2D(classes, 1, padding="same", name="conv_preds")(x)
+        x = keras.layers.Reshape((classes,), name="reshape_2")(x)
+        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+
+    form = (MobileNet, {"alpha": alpha, "depth_multiplier": depth_multiplier, "implementation": implementation})
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name="mobilenet",
+        form=form,
+    )
+
+
 @register_model(
     "mobilenet",
     family="mobilenet",
@@ -306,36 +328,56 @@ def MobileNet(
     Returns:
         A `keras.Model`.
     """
+    return _mobilenet_v1(
+        ApplicationArguments.of(locals()), alpha=alpha, depth_multiplier=depth_multiplier,
+        dropout_rate=dropout_rate, implementation=implementation,
+    )
+
+
+def _mobilenet_v2(arguments, *, alpha, implementation):
     _check_alpha(alpha)
-    check_positive_int(depth_multiplier, "depth_multiplier")
-    check_rate(dropout_rate, "dropout_rate")
-    check_choice(implementation, tuple(V1_IMPLEMENTATIONS), "implementation")
-    conventions = V1_IMPLEMENTATIONS[implementation]
+    check_choice(implementation, tuple(V2_IMPLEMENTATIONS), "implementation")
+    conventions = V2_IMPLEMENTATIONS[implementation]
     bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
 
     def features(x):
-        x = _stem_conv(x, int(32 * alpha), conventions, "conv1")
-        x = keras.layers.BatchNormalization(name="conv1_bn", **bn)(x)
-        x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
-        for block_id, (filters, strides) in enumerate(V1_BLOCKS, start=1):
-            x = depthwise_separable_block(
-                x, int(filters * alpha), block_id=block_id, strides=strides, depth_multiplier=depth_multiplier,
-                pad_style=conventions.pad_style, bn_epsilon=conventions.bn_epsilon,
-                bn_momentum=conventions.bn_momentum,
-            )
-        return x
+        x = _stem_conv(x, make_divisible(32 * alpha), conventions, "Conv1")
+        x = keras.layers.BatchNormalization(name="bn_Conv1", **bn)(x)
+        x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
+        block_id = 0
+        for expansion, filters, repeats, first_strides in V2_STAGES:
+            for repeat in range(repeats):
+                x = inverted_residual(
+                    x,
+                    expanded_filters=expansion * x.shape[-1],
+                    filters=make_divisible(int(filters * alpha)),
+                    strides=first_strides if repeat == 0 else 1,
+                    expand=block_id > 0,
+                    prefix=f"block_{block_id}_" if block_id else "expanded_conv_",
+                    activation=_relu6,
+                    bn_suffix="_BN",
+                    pad_suffix="pad",
+                    pad_style=conventions.pad_style,
+                    bn_epsilon=conventions.bn_epsilon,
+                    bn_momentum=conventions.bn_momentum,
+                )
+                block_id += 1
+        last_filters = make_divisible(V2_LAST_FILTERS * alpha) if alpha > 1.0 else V2_LAST_FILTERS
+        x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
+        x = keras.layers.BatchNormalization(name="Conv_1_bn", **bn)(x)
+        return keras.layers.ReLU(6.0, name="out_relu")(x)
 
     def head(x, *, classes, classifier_activation):
-        # The classifier is a 1x1 convolution on the pooled map, as in the TF-slim checkpoints.
-        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
-        x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
-        x = keras.layers.Conv2D(classes, 1, padding="same", name="conv_preds")(x)
-        x = keras.layers.Reshape((classes,), name="reshape_2")(x)
-        return keras.layers.Activation(classifier_activation, name="predictions")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+        if conventions.dropout_rate:
+            x = keras.layers.Dropout(conventions.dropout_rate, name="dropout")(x)
+        return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
-    form = (MobileNet, {"alpha": alpha, "depth_multiplier": depth_multiplier, "implementation": implementation})
-    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or "mobilenet", form)
+    form = (MobileNetV2, {"alpha": alpha, "implementation": implementation})
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name="mobilenet_v2",
+        form=form,
+    )
 
 
 @register_model(
@@ -389,63 +431,23 @@ def MobileNetV2(
     Returns:
         A `keras.Model`.
     """
-    _check_alpha(alpha)
-    check_choice(implementation, tuple(V2_IMPLEMENTATIONS), "implementation")
-    conventions = V2_IMPLEMENTATIONS[implementation]
-    bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
-
-    def features(x):
-        x = _stem_conv(x, make_divisible(32 * alpha), conventions, "Conv1")
-        x = keras.layers.BatchNormalization(name="bn_Conv1", **bn)(x)
-        x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
-        block_id = 0
-        for expansion, filters, repeats, first_strides in V2_STAGES:
-            for repeat in range(repeats):
-                x = inverted_residual(
-                    x,
-                    expanded_filters=expansion * x.shape[-1],
-                    filters=make_divisible(int(filters * alpha)),
-                    strides=first_strides if repeat == 0 else 1,
-                    expand=block_id > 0,
-                    prefix=f"block_{block_id}_" if block_id else "expanded_conv_",
-                    activation=_relu6,
-                    bn_suffix="_BN",
-                    pad_suffix="pad",
-                    pad_style=conventions.pad_style,
-                    bn_epsilon=conventions.bn_epsilon,
-                    bn_momentum=conventions.bn_momentum,
-                )
-                block_id += 1
-        last_filters = make_divisible(V2_LAST_FILTERS * alpha) if alpha > 1.0 else V2_LAST_FILTERS
-        x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
-        x = keras.layers.BatchNormalization(name="Conv_1_bn", **bn)(x)
-        return keras.layers.ReLU(6.0, name="out_relu")(x)
-
-    def head(x, *, classes, classifier_activation):
-        x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
-        if conventions.dropout_rate:
-            x = keras.layers.Dropout(conventions.dropout_rate, name="dropout")(x)
-        return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-
-    form = (MobileNetV2, {"alpha": alpha, "implementation": implementation})
-    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or "mobilenet_v2", form)
+    return _mobilenet_v2(ApplicationArguments.of(locals()), alpha=alpha, implementation=implementation)
 
 
 def _mobilenet_v3(
-    constructor, blocks, last_point_filters, alpha, minimalistic, dropout_rate, include_preprocessing,
-    implementation, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name,
+    arguments, *, constructor, default_name, blocks, last_point_filters, alpha, minimalistic, dropout_rate,
+    include_preprocessing, implementation,
 ):
     _check_alpha(alpha)
-    _check_bool(minimalistic, "minimalistic")
+    check_bool(minimalistic, "minimalistic")
     check_rate(dropout_rate, "dropout_rate")
-    _check_bool(include_preprocessing, "include_preprocessing")
+    check_bool(include_preprocessing, "include_preprocessing")
     check_choice(implementation, tuple(V3_IMPLEMENTATIONS), "implementation")
     conventions = V3_IMPLEMENTATIONS[implementation]
     bn = {"epsilon": conventions.bn_epsilon, "momentum": conventions.bn_momentum}
     # keras.applications leaves the activations, the rescaling and parts of the head
     # unnamed; the twin reproduces the names Keras gives them.
-    auto = AutoNames()
+    auto = LayerNames(keras_auto=True)
 
     def relu(x, stem=None):
         return keras.layers.ReLU(name=auto("re_lu"))(x)
@@ -505,8 +507,10 @@ def _mobilenet_v3(
     # The rescaling has no weights: either setting loads the same checkpoints (keras.applications
     # also loads its file with include_preprocessing=False).
     form = (constructor, {"alpha": alpha, "minimalistic": minimalistic, "implementation": implementation})
-    return _build(features, head, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name, form)
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name=default_name,
+        form=form,
+    )
 
 
 def _register_v3(name, size, params, gmacs, paper_mmacs, twin, tv_top1):
@@ -587,9 +591,11 @@ def MobileNetV3Small(
     Returns:
         A `keras.Model`.
     """
-    return _mobilenet_v3(MobileNetV3Small, V3_SMALL, 1024, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
-                         include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-                         name or "mobilenet_v3_small")
+    return _mobilenet_v3(
+        ApplicationArguments.of(locals()), constructor=MobileNetV3Small, default_name="mobilenet_v3_small",
+        blocks=V3_SMALL, last_point_filters=1024, alpha=alpha, minimalistic=minimalistic, dropout_rate=dropout_rate,
+        include_preprocessing=include_preprocessing, implementation=implementation,
+    )
 
 
 @_register_v3("mobilenet_v3_large", "large", 5_483_032, 0.217, 219, "MobileNetV3Large", 74.042)
@@ -605,6 +611,8 @@ def MobileNetV3Large(
     `implementation="torchvision"` (registered as `tv_mobilenet_v3_large`) computes
     torchvision's `mobilenet_v3_large`. Arguments as for `MobileNetV3Small`.
     """
-    return _mobilenet_v3(MobileNetV3Large, V3_LARGE, 1280, alpha, minimalistic, dropout_rate, include_preprocessing, implementation,
-                         include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-                         name or "mobilenet_v3_large")
+    return _mobilenet_v3(
+        ApplicationArguments.of(locals()), constructor=MobileNetV3Large, default_name="mobilenet_v3_large",
+        blocks=V3_LARGE, last_point_filters=1280, alpha=alpha, minimalistic=minimalistic, dropout_rate=dropout_rate,
+        include_preprocessing=include_preprocessing, implementation=implementation,
+    )

@@ -17,10 +17,14 @@ The cells are built by `keras_archs.layers.nas` from a `Genotype`: for every nod
 other genotype in the same macro-architecture.
 """
 
+import functools
+
 import keras
 
+from keras_archs.checks import check_bool, check_choice, check_positive_int
+from keras_archs.layers.naming import LayerNames
 from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
-from keras_archs.models.base import build_model, check_choice, check_positive_int
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
     PretrainedWeights, Reference, TorchReference, register_model,
@@ -104,9 +108,14 @@ AMOEBANET_A = Genotype(
 IMPLEMENTATIONS = {"keras": "zeros", "timm": "same"}
 
 
-def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, include_top, weights,
-            input_tensor, input_shape, pooling, classes, classifier_activation, name, max_pool_padding="zeros",
-            form=None):
+def _head(x, *, names, classes, classifier_activation):
+    """keras.applications' NASNet head; its pooling continues the features' automatic names."""
+    x = keras.layers.GlobalAveragePooling2D(name=names("global_average_pooling2d"))(x)
+    return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+
+def _nasnet(arguments, *, genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, default_name,
+            max_pool_padding="zeros", form=None):
     if not isinstance(genotype, Genotype):
         raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
     genotype.validate()
@@ -115,26 +124,19 @@ def _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, input_sp
     check_positive_int(stem_filters, "stem_filters")
     if filters < 4:
         raise ValueError(f"filters must be at least 4 (the first stem cell uses F // 4). Received: filters={filters!r}")
-    if not isinstance(skip_reduction, bool):
-        raise ValueError(f"skip_reduction must be True or False. Received: skip_reduction={skip_reduction!r}")
-    auto_names = []
+    check_bool(skip_reduction, "skip_reduction")
+    # One naming policy for the whole model: keras numbers the head's unnamed pooling after the cells' layers.
+    names = LayerNames(keras_auto=True)
 
     def features(x):
-        x, builder = nas_features(
+        return nas_features(
             x, genotype, num_cells=num_cells, filters=filters, stem_filters=stem_filters,
-            skip_reduction=skip_reduction, max_pool_padding=max_pool_padding,
+            skip_reduction=skip_reduction, max_pool_padding=max_pool_padding, names=names,
         )
-        auto_names.append(builder.auto)
-        return x
-
-    def head(x, *, classes, classifier_activation):
-        x = keras.layers.GlobalAveragePooling2D(name=auto_names[0]("global_average_pooling2d"))(x)
-        return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
     return build_model(
-        features=features, head=head, input_spec=input_spec, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name, form=form,
+        features=features, head=functools.partial(_head, names=names), input_spec=input_spec, arguments=arguments,
+        default_name=default_name, form=form,
     )
 
 
@@ -197,11 +199,13 @@ def NASNet(
     Returns:
         A `keras.Model`.
     """
-    return _nasnet(genotype, num_cells, filters, stem_filters, skip_reduction, INPUT_SPEC_MOBILE, include_top,
-                   weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-                   name or "nasnet_mobile",
-                   form=(NASNet, {"genotype": genotype, "num_cells": num_cells, "filters": filters,
-                                  "stem_filters": stem_filters, "skip_reduction": skip_reduction}))
+    return _nasnet(
+        ApplicationArguments.of(locals()), genotype=genotype, num_cells=num_cells, filters=filters,
+        stem_filters=stem_filters, skip_reduction=skip_reduction, input_spec=INPUT_SPEC_MOBILE,
+        default_name="nasnet_mobile",
+        form=(NASNet, {"genotype": genotype, "num_cells": num_cells, "filters": filters,
+                       "stem_filters": stem_filters, "skip_reduction": skip_reduction}),
+    )
 
 
 @register_model(
@@ -258,11 +262,13 @@ def NASNetLarge(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
-    return _nasnet(NASNET_A, 6, 168, 96, True, INPUT_SPEC_LARGE, include_top, weights, input_tensor, input_shape,
-                   pooling, classes, classifier_activation, name or "nasnet_large",
-                   max_pool_padding=IMPLEMENTATIONS[implementation],
-                   form=(NASNetLarge, {"implementation": implementation}))
+    return _nasnet(
+        arguments, genotype=NASNET_A, num_cells=6, filters=168, stem_filters=96, skip_reduction=True,
+        input_spec=INPUT_SPEC_LARGE, default_name="nasnet_large", max_pool_padding=IMPLEMENTATIONS[implementation],
+        form=(NASNetLarge, {"implementation": implementation}),
+    )
 
 
 @register_model(
@@ -298,5 +304,7 @@ def AmoebaNet(
     Returns:
         A `keras.Model`.
     """
-    return _nasnet(AMOEBANET_A, num_cells, filters, 32, False, INPUT_SPEC_MOBILE, include_top, weights,
-                   input_tensor, input_shape, pooling, classes, classifier_activation, name or "amoebanet_a")
+    return _nasnet(
+        ApplicationArguments.of(locals()), genotype=AMOEBANET_A, num_cells=num_cells, filters=filters,
+        stem_filters=32, skip_reduction=False, input_spec=INPUT_SPEC_MOBILE, default_name="amoebanet_a",
+    )

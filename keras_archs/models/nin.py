@@ -18,9 +18,10 @@ import dataclasses
 
 import keras
 
+from keras_archs.checks import check_choice, check_rate
 from keras_archs.layers.conv import mlpconv
 from keras_archs.layers.heads import conv_classifier_head
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
 __all__ = ["NiN"]
@@ -167,12 +168,6 @@ def NiN(
         features=features,
         head=conv_classifier_head,
         input_spec=config.input_spec,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or f"nin_{variant}",
+        arguments=ApplicationArguments.of(locals()),
+        default_name=f"nin_{variant}",
     )

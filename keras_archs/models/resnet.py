@@ -39,13 +39,13 @@ last stage), the cut points of `keras_archs.feature_extractor`.
 
 import dataclasses
 
-import keras
-
+from keras_archs.checks import check_choice, check_positive_int, check_rate
 from keras_archs.layers.conv import bn_act, conv_bn_act
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.padding import conv_padding, max_pool
+from keras_archs.layers.norm import DENSENET_BN, TORCH_BN
+from keras_archs.layers.padding import conv_padding, max_pool, torch_stem
 from keras_archs.layers.residual import ResidualSpec, residual_stages
-from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
+from keras_archs.models.base import ApplicationArguments, append_to_docstring, build_model
 from keras_archs.registry import (
     IMAGENET_MEAN, IMAGENET_STD, KERAS_WEIGHTS_URL, InputSpec,
     Paper, PretrainedWeights, Reference, TorchReference, register_model,
@@ -111,14 +111,14 @@ INPUT_SPEC = InputSpec(default_size=224, min_size=32)
 BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 SE_RATIO = 1 / 16  # reduction r = 16, Hu 2018 §6.1
 
-KERAS_BN = {"bn_epsilon": 1.001e-5, "bn_momentum": 0.99}
-TORCH_BN = {"bn_epsilon": 1e-5, "bn_momentum": 0.9}
+# keras.applications' ResNets normalize as its DenseNets do (epsilon 1.001e-5): the twins
+# take that preset, DENSENET_BN, by its DenseNet name.
 # He 2015 and keras.applications: biased convolutions, stride on the first 1x1.
-V1 = ResidualSpec(stride_on_3x3=False, conv_bias=True, padding="same", **KERAS_BN)
+V1 = ResidualSpec(stride_on_3x3=False, conv_bias=True, padding="same", **DENSENET_BN)
 # torchvision's "v1.5": no biases, stride on the 3x3, PyTorch's symmetric padding.
 V1_5 = ResidualSpec(**TORCH_BN)
 # keras.applications ResNet v2: biases only where no BN follows, every 3x3 padded explicitly.
-V2 = ResidualSpec(preact=True, conv_bias=None, padding="explicit", **KERAS_BN)
+V2 = ResidualSpec(preact=True, conv_bias=None, padding="explicit", **DENSENET_BN)
 VARIANTS = {"v1": V1, "v1.5": V1_5}
 # keras.applications leaves the strided identity shortcuts of ResNet v2 unnamed; these
 # are the names Keras gives them, so that the layer lists match the twins'.
@@ -166,22 +166,19 @@ def _stem(x, net):
     all the same, and the twins keep that.
     """
     spec = net.spec
-    if net.deep_stem:
-        for index, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 1)), start=1):
-            x, padding = conv_padding(x, 3, strides, style="symmetric", name=f"conv1_{index}")
-            x = conv_bn_act(
-                x, filters, 3, strides=strides, padding=padding, use_bias=spec.bias(followed_by_bn=True),
-                name=f"conv1_{index}", **spec.bn,
-            )
-    else:
-        x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
-        x = conv_bn_act(
-            x, 64, 7, strides=2, padding="valid", norm=not spec.preact,
-            use_bias=spec.bias(followed_by_bn=not spec.preact), name="conv1", **spec.bn,
+    if not net.deep_stem:
+        return torch_stem(
+            x, 64, 7, norm=not spec.preact, use_bias=spec.bias(followed_by_bn=not spec.preact),
+            pool_name="pool1_pool", pool_pad_name="pool1_pad", pool_ceil_mode=net.ceil_mode_pool, **spec.bn,
         )
-    if net.ceil_mode_pool:
-        return max_pool(x, 3, 2, ceil_mode=True, name="pool1_pool", pad_name="pool1_pad")
-    return max_pool(x, 3, 2, padding=1, name="pool1_pool", pad_name="pool1_pad")
+    for index, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 1)), start=1):
+        x, padding = conv_padding(x, 3, strides, style="symmetric", name=f"conv1_{index}")
+        x = conv_bn_act(
+            x, filters, 3, strides=strides, padding=padding, use_bias=spec.bias(followed_by_bn=True),
+            name=f"conv1_{index}", **spec.bn,
+        )
+    pool = {"ceil_mode": True} if net.ceil_mode_pool else {"padding": 1}
+    return max_pool(x, 3, 2, name="pool1_pool", pad_name="pool1_pad", **pool)
 
 
 def _check_options(drop_path_rate, se_ratio):
@@ -189,8 +186,7 @@ def _check_options(drop_path_rate, se_ratio):
     check_rate(se_ratio, "se_ratio")
 
 
-def _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-            classifier_activation, name, form):
+def _resnet(net, arguments, *, drop_path_rate, se_ratio, default_name, form):
     _check_options(drop_path_rate, se_ratio)
 
     def features(x):
@@ -209,17 +205,18 @@ def _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, i
         )
 
     return build_model(
-        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name, form=form,
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name=default_name,
+        form=form,
     )
 
 
-def _resnet_v1(constructor, depth, variant, drop_path_rate, se_ratio, *common):
+def _resnet_v1(constructor, depth, arguments, *, variant, drop_path_rate, se_ratio):
     check_choice(variant, tuple(VARIANTS), "variant")
     spec = dataclasses.replace(VARIANTS[variant], bottleneck=depth >= 50)
-    form = (constructor, {"variant": variant, "se_ratio": se_ratio})
-    return _resnet(_Net(BLOCKS[depth], spec), drop_path_rate, se_ratio, *common, form)
+    return _resnet(
+        _Net(BLOCKS[depth], spec), arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+        default_name=f"resnet{depth}", form=(constructor, {"variant": variant, "se_ratio": se_ratio}),
+    )
 
 
 _KERAS_WEIGHTS = f"{KERAS_WEIGHTS_URL}/resnet"
@@ -352,8 +349,10 @@ def ResNet18(
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-18 (He 2015, Table 1): basic units, 2-2-2-2; torchvision's form by default."""
-    return _resnet_v1(ResNet18, 18, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                      pooling, classes, classifier_activation, name or "resnet18")
+    return _resnet_v1(
+        ResNet18, 18, ApplicationArguments.of(locals()), variant=variant, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+    )
 
 
 @_registered("resnet34", paper=RESNET_PAPER, params=21_797_672, source="TV resnet34", gmacs=3.664,
@@ -364,8 +363,10 @@ def ResNet34(
     classifier_activation="softmax", name=None, variant="v1.5", drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-34 (He 2015, Table 1): basic units, 3-4-6-3; torchvision's form by default."""
-    return _resnet_v1(ResNet34, 34, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                      pooling, classes, classifier_activation, name or "resnet34")
+    return _resnet_v1(
+        ResNet34, 34, ApplicationArguments.of(locals()), variant=variant, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+    )
 
 
 @_registered("tv_resnet50", paper=RESNET_PAPER, params=25_557_032, source="TV resnet50", gmacs=4.089,
@@ -382,8 +383,10 @@ def ResNet50(
     Twin of `keras.applications.ResNet50` by default; `variant="v1.5"` is torchvision's
     `resnet50` (25,557,032 parameters), registered as "tv_resnet50".
     """
-    return _resnet_v1(ResNet50, 50, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                      pooling, classes, classifier_activation, name or "resnet50")
+    return _resnet_v1(
+        ResNet50, 50, ApplicationArguments.of(locals()), variant=variant, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+    )
 
 
 @_registered("tv_resnet101", paper=RESNET_PAPER, params=44_549_160, source="TV resnet101", gmacs=7.801,
@@ -400,8 +403,10 @@ def ResNet101(
     Twin of `keras.applications.ResNet101` by default; `variant="v1.5"` is torchvision's
     `resnet101` (44,549,160 parameters), registered as "tv_resnet101".
     """
-    return _resnet_v1(ResNet101, 101, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                      pooling, classes, classifier_activation, name or "resnet101")
+    return _resnet_v1(
+        ResNet101, 101, ApplicationArguments.of(locals()), variant=variant, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+    )
 
 
 @_registered("tv_resnet152", paper=RESNET_PAPER, params=60_192_808, source="TV resnet152", gmacs=11.514,
@@ -418,17 +423,21 @@ def ResNet152(
     Twin of `keras.applications.ResNet152` by default; `variant="v1.5"` is torchvision's
     `resnet152` (60,192,808 parameters), registered as "tv_resnet152".
     """
-    return _resnet_v1(ResNet152, 152, variant, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                      pooling, classes, classifier_activation, name or "resnet152")
+    return _resnet_v1(
+        ResNet152, 152, ApplicationArguments.of(locals()), variant=variant, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+    )
 
 
 for _constructor in (ResNet18, ResNet34, ResNet50, ResNet101, ResNet152):
     append_to_docstring(_constructor, COMMON_ARGS + VARIANT_ARG)
 
 
-def _resnet_v2(constructor, depth, drop_path_rate, se_ratio, *common):
-    form = (constructor, {"se_ratio": se_ratio})
-    return _resnet(_Net(BLOCKS[depth], V2, stride_last=True), drop_path_rate, se_ratio, *common, form)
+def _resnet_v2(constructor, depth, arguments, *, drop_path_rate, se_ratio):
+    return _resnet(
+        _Net(BLOCKS[depth], V2, stride_last=True), arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+        default_name=f"resnet{depth}_v2", form=(constructor, {"se_ratio": se_ratio}),
+    )
 
 
 @_registered("resnet50_v2", paper=PREACT_PAPER, params=25_568_360, source="KA ResNet50V2", preprocessing="tf",
@@ -438,8 +447,9 @@ def ResNet50V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-50 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet50V2."""
-    return _resnet_v2(ResNet50V2, 50, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
-                      classes, classifier_activation, name or "resnet50_v2")
+    return _resnet_v2(
+        ResNet50V2, 50, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate, se_ratio=se_ratio
+    )
 
 
 @_registered("resnet101_v2", paper=PREACT_PAPER, params=44_577_896, source="KA ResNet101V2", preprocessing="tf",
@@ -449,8 +459,9 @@ def ResNet101V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-101 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet101V2."""
-    return _resnet_v2(ResNet101V2, 101, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
-                      classes, classifier_activation, name or "resnet101_v2")
+    return _resnet_v2(
+        ResNet101V2, 101, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate, se_ratio=se_ratio
+    )
 
 
 @_registered("resnet152_v2", paper=PREACT_PAPER, params=60_236_904, source="KA ResNet152V2", preprocessing="tf",
@@ -460,21 +471,25 @@ def ResNet152V2(
     classifier_activation="softmax", name=None, drop_path_rate=0.0, se_ratio=0.0,
 ):
     """ResNet-152 v2 (He 2016): pre-activation bottlenecks; twin of keras' ResNet152V2."""
-    return _resnet_v2(ResNet152V2, 152, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling,
-                      classes, classifier_activation, name or "resnet152_v2")
+    return _resnet_v2(
+        ResNet152V2, 152, ApplicationArguments.of(locals()), drop_path_rate=drop_path_rate, se_ratio=se_ratio
+    )
 
 
 for _constructor in (ResNet50V2, ResNet101V2, ResNet152V2):
     append_to_docstring(_constructor, COMMON_ARGS + "\n    Returns:\n        A `keras.Model`.\n")
 
 
-def _grouped(depth, cardinality, width_per_group, drop_path_rate, se_ratio, *common, form, ceil_mode_pool=False):
+def _grouped(depth, arguments, *, cardinality, width_per_group, drop_path_rate, se_ratio, default_name, form,
+             ceil_mode_pool=False):
     """torchvision's bottleneck family: ResNeXt (cardinality > 1), Wide ResNet (wider groups)."""
     check_positive_int(cardinality, "cardinality")
     check_positive_int(width_per_group, "width_per_group")
     net = _Net(BLOCKS[depth], V1_5, cardinality=cardinality, width_per_group=width_per_group,
                ceil_mode_pool=ceil_mode_pool)
-    return _resnet(net, drop_path_rate, se_ratio, *common, form)
+    return _resnet(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name=default_name, form=form
+    )
 
 
 GROUPED_ARGS = """        cardinality: groups of the 3x3 convolution (C in Xie 2017).
@@ -498,10 +513,11 @@ def ResNeXt50(
 
     torchvision's form (`resnext50_32x4d` by default): stride on the 3x3, no biases.
     """
-    form = (ResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio})
-    return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
-                    input_shape, pooling, classes, classifier_activation,
-                    name or f"resnext50_{cardinality}x{width_per_group}d", form=form)
+    return _grouped(
+        50, ApplicationArguments.of(locals()), cardinality=cardinality, width_per_group=width_per_group,
+        drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name=f"resnext50_{cardinality}x{width_per_group}d",
+        form=(ResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio}),
+    )
 
 
 @_registered("resnext101_64x4d", paper=RESNEXT_PAPER, params=83_455_272, source="TV resnext101_64x4d",
@@ -520,16 +536,21 @@ def ResNeXt101(
     torchvision's form (`resnext101_32x8d` by default, `resnext101_64x4d` with 64 groups
     of 4): stride on the 3x3, no biases.
     """
-    form = (ResNeXt101, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio})
-    return _grouped(101, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
-                    input_shape, pooling, classes, classifier_activation,
-                    name or f"resnext101_{cardinality}x{width_per_group}d", form=form)
+    return _grouped(
+        101, ApplicationArguments.of(locals()), cardinality=cardinality, width_per_group=width_per_group,
+        drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+        default_name=f"resnext101_{cardinality}x{width_per_group}d",
+        form=(ResNeXt101, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio}),
+    )
 
 
-def _wide(constructor, depth, width_factor, drop_path_rate, se_ratio, *common):
+def _wide(constructor, depth, arguments, *, width_factor, drop_path_rate, se_ratio):
     check_positive_int(width_factor, "width_factor")
-    form = (constructor, {"width_factor": width_factor, "se_ratio": se_ratio})
-    return _grouped(depth, 1, 64 * width_factor, drop_path_rate, se_ratio, *common, form=form)
+    return _grouped(
+        depth, arguments, cardinality=1, width_per_group=64 * width_factor, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio, default_name=f"wide_resnet{depth}_{width_factor}",
+        form=(constructor, {"width_factor": width_factor, "se_ratio": se_ratio}),
+    )
 
 
 WIDE_ARGS = """        width_factor: how many times wider the bottleneck's 1x1 and 3x3 are than ResNet's.
@@ -550,8 +571,10 @@ def WideResNet50(
 
     torchvision's form (`wide_resnet50_2`): stride on the 3x3, no biases.
     """
-    return _wide(WideResNet50, 50, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                 pooling, classes, classifier_activation, name or f"wide_resnet50_{width_factor}")
+    return _wide(
+        WideResNet50, 50, ApplicationArguments.of(locals()), width_factor=width_factor,
+        drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+    )
 
 
 @_registered("wide_resnet101_2", paper=WRN_PAPER, params=126_886_696, source="TV wide_resnet101_2",
@@ -565,8 +588,10 @@ def WideResNet101(
 
     torchvision's form (`wide_resnet101_2`): stride on the 3x3, no biases.
     """
-    return _wide(WideResNet101, 101, width_factor, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape,
-                 pooling, classes, classifier_activation, name or f"wide_resnet101_{width_factor}")
+    return _wide(
+        WideResNet101, 101, ApplicationArguments.of(locals()), width_factor=width_factor,
+        drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+    )
 
 
 for _constructor in (ResNeXt50, ResNeXt101):
@@ -589,9 +614,12 @@ def SEResNet50(
     unpadded 3x3/2 window rounding up. Computes the function of timm's
     `legacy_seresnet50` (Cadene's port of the Caffe model).
     """
+    arguments = ApplicationArguments.of(locals())
     net = _Net(BLOCKS[50], dataclasses.replace(V1_5, stride_on_3x3=False), ceil_mode_pool=True)
-    return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name or "seresnet50", (SEResNet50, {"se_ratio": se_ratio}))
+    return _resnet(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name="seresnet50",
+        form=(SEResNet50, {"se_ratio": se_ratio}),
+    )
 
 
 @_registered("seresnext50_32x4d", paper=SE_PAPER, params=27_559_896, source="IMG seresnext50_32x4d", gmacs=4.258,
@@ -607,11 +635,12 @@ def SEResNeXt50(
     The stem pools as the authors' Caffe model (unpadded 3x3/2, rounding up). Computes
     the function of timm's `legacy_seresnext50_32x4d`.
     """
-    return _grouped(50, cardinality, width_per_group, drop_path_rate, se_ratio, include_top, weights, input_tensor,
-                    input_shape, pooling, classes, classifier_activation, name or "seresnext50_32x4d",
-                    form=(SEResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group,
-                                        "se_ratio": se_ratio}),
-                    ceil_mode_pool=True)
+    return _grouped(
+        50, ApplicationArguments.of(locals()), cardinality=cardinality, width_per_group=width_per_group,
+        drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name="seresnext50_32x4d",
+        form=(SEResNeXt50, {"cardinality": cardinality, "width_per_group": width_per_group, "se_ratio": se_ratio}),
+        ceil_mode_pool=True,
+    )
 
 
 @_registered("senet154", paper=SE_PAPER, params=115_088_984, source="IMG senet154", gmacs=20.746,
@@ -639,12 +668,15 @@ def SENet154(
     Returns:
         A `keras.Model`.
     """
+    arguments = ApplicationArguments.of(locals())
     check_rate(dropout_rate, "dropout_rate")
     net = _Net(BLOCKS[152], V1_5, cardinality=64, width_per_group=4, deep_stem=True,
                projection_kernel_after_stage1=3, first_width_divisor=2, head_dropout=dropout_rate,
                ceil_mode_pool=True)
-    return _resnet(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name or "senet154", (SENet154, {"se_ratio": se_ratio}))
+    return _resnet(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name="senet154",
+        form=(SENet154, {"se_ratio": se_ratio}),
+    )
 
 
 for _constructor in (SEResNet50, SEResNeXt50):

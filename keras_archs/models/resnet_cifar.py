@@ -19,28 +19,36 @@ and third halve the resolution), global average pooling and one dense layer:
   grouped bottlenecks with 256/512/1024 outputs; the grouped 3x3 has
   cardinality x width_per_group channels in stage 1, doubling per stage.
 - RoR-3: "Residual Networks of Residual Networks: Multilevel Residual Networks" (Zhang,
-  Sun, Liu, Liu, Wang and Shen, IEEE TCSVT 2017, arXiv 1608.02908): a CIFAR ResNet (or
-  Wide ResNet) whose units keep their shortcuts, plus one shortcut over each stage and
-  one over all three (projections, 1x1 convolution + BN, where the shape changes). The
-  depth is the underlying network's (RoR-3-110 has 18 units per stage, RoR-3-WRN58-4 9).
+  Sun, Liu, Liu, Wang and Shen, IEEE TCSVT 2017, arXiv 1608.02908): a CIFAR ResNet
+  (`base="resnet"`) or Wide ResNet (`base="wide_resnet"`) whose units keep their
+  shortcuts, plus one shortcut over each stage and one over all three (projections, 1x1
+  convolution + BN, where the shape changes). The depth is the underlying network's
+  (RoR-3-110 has 18 units per stage, RoR-3-WRN58-4 9).
 
 Every model takes `drop_path_rate` (stochastic depth, Huang et al. 2016, arXiv
 1603.09382, linear decay over the units) and `se_ratio` (squeeze-excitation). Stage
 outputs are `conv2_block{n}_out`, `conv3_...`, `conv4_...` (`post_relu` for pre-activation
 nets, `conv{k}_out` for RoR stages).
+
+ResNet-1202 and pre-activation ResNet-1001 are deeper than Python's default recursion
+limit lets Keras map a graph: every build here runs under
+`keras_archs.recursion.recursion_limit`, which raises the limit for the build only (load a
+`.keras` file of them under it too).
 """
 
 import dataclasses
-import sys
 
 import keras
 
+from keras_archs.checks import check_bool, check_choice, check_positive_int, check_rate
 from keras_archs.layers.conv import bn_act, conv_bn_act
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.residual import ResidualSpec, residual_stage, residual_stages
+from keras_archs.layers.norm import TORCH_BN
 from keras_archs.layers.regularization import drop_path_rates
-from keras_archs.models.base import append_to_docstring, build_model, check_choice, check_positive_int, check_rate
-from keras_archs.models.resnet import PREACT_PAPER, RESNET_PAPER, RESNEXT_PAPER, TORCH_BN, WRN_PAPER
+from keras_archs.layers.residual import ResidualSpec, residual_stage, residual_stages
+from keras_archs.models.base import ApplicationArguments, append_to_docstring, build_model
+from keras_archs.models.resnet import PREACT_PAPER, RESNET_PAPER, RESNEXT_PAPER, WRN_PAPER
+from keras_archs.recursion import DEEP_GRAPH_FRAMES, recursion_limit
 from keras_archs.registry import InputSpec, Paper, Reference, register_model
 
 __all__ = ["CifarResNet", "CifarPreActResNet", "CifarResNeXt", "CifarRoR", "CifarWideResNet"]
@@ -53,19 +61,16 @@ ROR_PAPER = Paper(
     venue="IEEE TCSVT 2017",
 )
 
-# Keras maps a functional graph recursively, one Python frame per layer on the longest
-# path: ResNet-1202 (4,212 layers) and pre-activation ResNet-1001 exceed Python's default
-# limit of 1,000 when built and when loaded from a .keras file, so importing the family
-# raises the limit (never lowers it).
-DEEPEST_NETWORK_FRAMES = 20_000
-sys.setrecursionlimit(max(sys.getrecursionlimit(), DEEPEST_NETWORK_FRAMES))
-
 # Two stride-2 stages: 8x8 inputs end at 2x2.
 INPUT_SPEC = InputSpec(default_size=32, min_size=8)
+# The CIFAR nets follow the PyTorch implementations' BatchNorm (torch.nn.BatchNorm2d's defaults).
 CIFAR_BN = TORCH_BN
 POST_ACTIVATION = ResidualSpec(bottleneck=False, **CIFAR_BN)
 PRE_ACTIVATION = ResidualSpec(bottleneck=False, preact=True, **CIFAR_BN)
 SHORTCUTS = {"A": "zero_pad", "B": "projection"}
+# The network RoR-3 adds its shortcuts to: He 2015's post-activation ResNet-(6n+2) or
+# Zagoruyko 2016's pre-activation WRN-(6n+4)-k.
+ROR_BASES = ("resnet", "wide_resnet")
 SE_ARG = """        drop_path_rate: stochastic depth: probability of dropping the last unit's branch
             per sample in training; earlier units get linearly less (Huang 2016).
         se_ratio: squeeze-excitation on every unit with `se_ratio * channels` bottleneck
@@ -131,8 +136,7 @@ def _ror_stages(x, net, spec, drop_path_rate):
     return x
 
 
-def _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-           classifier_activation, name):
+def _cifar(net, arguments, *, drop_path_rate, se_ratio, default_name):
     check_rate(drop_path_rate, "drop_path_rate")
     check_rate(se_ratio, "se_ratio")
     spec = dataclasses.replace(net.spec, se_ratio=se_ratio)
@@ -154,11 +158,12 @@ def _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, in
     def head(x, *, classes, classifier_activation):
         return classifier_head(x, classes=classes, classifier_activation=classifier_activation)
 
-    return build_model(
-        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
-    )
+    # Keras maps the graph (when it builds the model and loads weights into it) one Python
+    # frame per layer on its longest path: ResNet-1202 needs far more than Python's default.
+    with recursion_limit(DEEP_GRAPH_FRAMES):
+        return build_model(
+            features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name=default_name
+        )
 
 
 def _registered(name, *, paper, params, source, depth, extra_defaults=None, top1=None, top1_source="",
@@ -214,13 +219,13 @@ def CifarResNet(
             otherwise overflows float32 (the paper's He initialization trains it, but a
             freshly built model would predict NaN).
 """
+    arguments = ApplicationArguments.of(locals())
     blocks = _units(depth, 2, 2)
     check_choice(shortcut, tuple(SHORTCUTS), "shortcut")
-    check_choice(zero_init_residual, (False, True), "zero_init_residual")
+    check_bool(zero_init_residual, "zero_init_residual")
     spec = dataclasses.replace(POST_ACTIVATION, shortcut=SHORTCUTS[shortcut], zero_init_residual=zero_init_residual)
     net = _Net(16, spec, ((16, None), (32, None), (64, None)), blocks)
-    return _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"resnet{depth}")
+    return _cifar(net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name=f"resnet{depth}")
 
 
 @_registered("preact_resnet1001", paper=PREACT_PAPER, params=10_327_706, source="IMG preresnet1001_cifar10",
@@ -238,11 +243,13 @@ def CifarPreActResNet(
         classifier_activation, name: as in `keras.applications`.
         depth: 9n+2 layers (164 and 1001 in the paper).
 """
+    arguments = ApplicationArguments.of(locals())
     blocks = _units(depth, 3, 2)
     spec = dataclasses.replace(PRE_ACTIVATION, bottleneck=True)
     net = _Net(16, spec, ((64, 16), (128, 32), (256, 64)), blocks)
-    return _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"preact_resnet{depth}")
+    return _cifar(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name=f"preact_resnet{depth}"
+    )
 
 
 def _wide(depth, width_factor, dropout_rate):
@@ -271,9 +278,12 @@ def CifarWideResNet(
         dropout_rate: dropout between the two convolutions of a unit (0.3 in the paper's
             dropout runs; 0, the default, adds no layer).
 """
+    arguments = ApplicationArguments.of(locals())
     net = _wide(depth, width_factor, dropout_rate)
-    return _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"wide_resnet{depth}_{width_factor}")
+    return _cifar(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+        default_name=f"wide_resnet{depth}_{width_factor}",
+    )
 
 
 # Trainable parameters of ResNeXt-29 with 10 classes, by hand: in stage s = 0, 1, 2 the
@@ -301,14 +311,17 @@ def CifarResNeXt(
         cardinality: groups of the 3x3 convolution (C).
         width_per_group: channels per group in stage 1 (d); doubles per stage.
 """
+    arguments = ApplicationArguments.of(locals())
     blocks = _units(depth, 3, 2)
     check_positive_int(cardinality, "cardinality")
     check_positive_int(width_per_group, "width_per_group")
     spec = dataclasses.replace(POST_ACTIVATION, bottleneck=True, groups=cardinality)
     stages = tuple((256 * 2**index, cardinality * width_per_group * 2**index) for index in range(3))
     net = _Net(64, spec, stages, blocks)
-    return _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"resnext{depth}_{cardinality}x{width_per_group}d")
+    return _cifar(
+        net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio,
+        default_name=f"resnext{depth}_{cardinality}x{width_per_group}d",
+    )
 
 
 # Trainable parameters of RoR-3 with 10 classes, by hand: the underlying net (ResNet-110,
@@ -319,39 +332,48 @@ def CifarResNeXt(
 # RoR adds shortcuts to a base network; each trains with its base network's recipe (our
 # choice; the paper's best runs add stochastic depth, `drop_path_rate` here).
 @_registered("ror3_wrn58_4", paper=ROR_PAPER, params=13_646_938, source="hand arithmetic (RoR-3 over WRN-58-4)",
-             depth=58, extra_defaults={"width_factor": 4}, preset="wide_resnet_cifar")
+             depth=58, extra_defaults={"width_factor": 4, "base": "wide_resnet"}, preset="wide_resnet_cifar")
 @_registered("ror3_resnet110", paper=ROR_PAPER, params=1_734_618,
              source="hand arithmetic (RoR-3 over ResNet-110, option B)",
              depth=110)
 def CifarRoR(
     include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10,
-    classifier_activation="softmax", name=None, depth=110, width_factor=1, dropout_rate=0.0, drop_path_rate=0.0,
-    se_ratio=0.0,
+    classifier_activation="softmax", name=None, depth=110, base="resnet", width_factor=1, dropout_rate=0.0,
+    drop_path_rate=0.0, se_ratio=0.0,
 ):
-    """RoR-3 (Zhang 2017) over a CIFAR ResNet (`width_factor=1`) or Wide ResNet.
+    """RoR-3 (Zhang 2017) over a CIFAR ResNet or Wide ResNet.
 
-    With `width_factor=1` the underlying net is the post-activation ResNet-(6n+2) with
-    projection shortcuts; with `width_factor=k > 1` the pre-activation WRN-(6n+4)-k.
+    `base="resnet"` adds RoR's shortcuts to the post-activation ResNet-(6n+2) with
+    projection shortcuts (RoR-3-110); `base="wide_resnet"` to the pre-activation
+    WRN-(6n+4)-k (RoR-3-WRN58-4 is `depth=58, width_factor=4`).
 
     Args:
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications`.
-        depth: layers of the underlying network (110 for RoR-3-110, 58 for RoR-3-WRN58-4).
-        width_factor: k of the underlying Wide ResNet; 1 for ResNet.
-        dropout_rate: dropout between the convolutions of a unit (WRN only).
+        depth: layers of the underlying network: 6n+2 for ResNet (110 for RoR-3-110),
+            6n+4 for Wide ResNet (58 for RoR-3-WRN58-4).
+        base: the underlying network, one of `ROR_BASES`: "resnet" or "wide_resnet".
+        width_factor: k of the underlying Wide ResNet; must be 1 with `base="resnet"`.
+        dropout_rate: dropout between the convolutions of a unit (either base).
 """
+    arguments = ApplicationArguments.of(locals())
+    check_choice(base, ROR_BASES, "base")
     check_positive_int(width_factor, "width_factor")
-    if width_factor == 1:
+    if base == "resnet":
+        if width_factor != 1:
+            raise ValueError(
+                'width_factor widens the Wide ResNet base only: use base="wide_resnet", or width_factor=1. '
+                f"Received: width_factor={width_factor!r} with base={base!r}"
+            )
         blocks = _units(depth, 2, 2)
         check_rate(dropout_rate, "dropout_rate")
         spec = dataclasses.replace(POST_ACTIVATION, dropout_rate=dropout_rate)
         net = _Net(16, spec, ((16, None), (32, None), (64, None)), blocks, ror=True)
+        default_name = f"ror3_resnet{depth}"
     else:
         net = dataclasses.replace(_wide(depth, width_factor, dropout_rate), ror=True)
-    prefix = "ror3_resnet" if width_factor == 1 else "ror3_wrn"
-    suffix = "" if width_factor == 1 else f"_{width_factor}"
-    return _cifar(net, drop_path_rate, se_ratio, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"{prefix}{depth}{suffix}")
+        default_name = f"ror3_wrn{depth}_{width_factor}"
+    return _cifar(net, arguments, drop_path_rate=drop_path_rate, se_ratio=se_ratio, default_name=default_name)
 
 
 for _constructor in (CifarResNet, CifarPreActResNet, CifarWideResNet, CifarResNeXt, CifarRoR):

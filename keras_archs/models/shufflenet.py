@@ -16,11 +16,13 @@ Both use PyTorch-style symmetric padding and BatchNorm settings (epsilon 1e-5, m
 
 import numbers
 
+from keras_archs.checks import check_choice
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.mobile import shuffle_unit, shuffle_unit_v2
-from keras_archs.layers.padding import conv_padding, max_pool
-from keras_archs.models.base import build_model, check_choice
+from keras_archs.layers.norm import TORCH_BN
+from keras_archs.layers.padding import torch_stem
+from keras_archs.layers.shufflenet import shuffle_unit, shuffle_unit_v2
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["ShuffleNet", "ShuffleNetV2"]
@@ -41,7 +43,8 @@ PAPER_V2 = Paper(
 )
 # Stride 32 in all: stem, pooling and three stride-2 stages.
 INPUT_SPEC = InputSpec(default_size=224, min_size=32)
-_BN = {"bn_epsilon": 1e-5, "bn_momentum": 0.9}
+# Only the stem still reads this name; it goes when the stem becomes `layers.padding.torch_stem`.
+_BN = TORCH_BN
 
 STAGE_REPEATS = (4, 8, 4)
 STEM_FILTERS = 24
@@ -64,18 +67,7 @@ V2_WIDTHS = {
 
 def _stem_layers(x, filters):
     """conv1 (3x3/2, BN, ReLU) and a 3x3/2 max pooling, both padded by one pixel."""
-    x, padding = conv_padding(x, 3, 2, style="symmetric", name="conv1")
-    x = conv_bn_act(x, filters, 3, strides=2, padding=padding, name="conv1", **_BN)
-    return max_pool(x, 3, 2, padding=1, name="pool1")
-
-
-def _build(features, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-           name, registry_name=None):
-    return build_model(
-        features=features, head=classifier_head, input_spec=INPUT_SPEC, include_top=include_top,
-        weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name or registry_name, registry_name=registry_name,
-    )
+    return torch_stem(x, filters, 3, **_BN)
 
 
 def _v1_widths(groups, width_multiplier):
@@ -123,6 +115,31 @@ def _register_v1(groups, width_multiplier, params, suffix="w1"):
     )
 
 
+def _shufflenet_v1(arguments, *, groups, width_multiplier):
+    stem_filters, stage_filters = _v1_widths(groups, width_multiplier)
+
+    def features(x):
+        x = _stem_layers(x, stem_filters)
+        for stage, (filters, repeats) in enumerate(zip(stage_filters, STAGE_REPEATS), start=2):
+            for block in range(1, repeats + 1):
+                x = shuffle_unit(
+                    x,
+                    filters,
+                    groups=groups,
+                    strides=2 if block == 1 else 1,
+                    # §3.3: stage 2's first pointwise convolution is not grouped, its
+                    # input having few channels.
+                    first_groups=1 if (stage, block) == (2, 1) else None,
+                    name=f"stage{stage}_block{block}",
+                )
+        return x
+
+    return build_model(
+        features=features, head=classifier_head, input_spec=INPUT_SPEC, arguments=arguments,
+        default_name=f"shufflenet_g{groups}",
+    )
+
+
 # Registered: the two networks the paper compares most (g=3 and g=8 at 1x). Every other
 # group count and width is `ShuffleNet(groups=..., width_multiplier=...)`; the tests check
 # their imgclsmob counts without adding each to the registry-wide suite.
@@ -145,26 +162,7 @@ def ShuffleNet(
     Returns:
         A `keras.Model`.
     """
-    stem_filters, stage_filters = _v1_widths(groups, width_multiplier)
-
-    def features(x):
-        x = _stem_layers(x, stem_filters)
-        for stage, (filters, repeats) in enumerate(zip(stage_filters, STAGE_REPEATS), start=2):
-            for block in range(1, repeats + 1):
-                x = shuffle_unit(
-                    x,
-                    filters,
-                    groups=groups,
-                    strides=2 if block == 1 else 1,
-                    # §3.3: stage 2's first pointwise convolution is not grouped, its
-                    # input having few channels.
-                    first_groups=1 if (stage, block) == (2, 1) else None,
-                    name=f"stage{stage}_block{block}",
-                )
-        return x
-
-    return _build(features, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name or f"shufflenet_g{groups}")
+    return _shufflenet_v1(ApplicationArguments.of(locals()), groups=groups, width_multiplier=width_multiplier)
 
 
 # torchvision's IMAGENET1K_V1 weights (url and acc@1 of torchvision.models.get_weight;
@@ -204,6 +202,24 @@ def _register_v2(width, params, gmacs, top1):
     )
 
 
+def _shufflenet_v2(arguments, *, width):
+    check_choice(width, tuple(V2_WIDTHS), "width")
+    *stage_filters, last_filters = V2_WIDTHS[width]
+
+    def features(x):
+        x = _stem_layers(x, STEM_FILTERS)
+        for stage, (filters, repeats) in enumerate(zip(stage_filters, STAGE_REPEATS), start=2):
+            for block in range(1, repeats + 1):
+                x = shuffle_unit_v2(x, filters, strides=2 if block == 1 else 1, name=f"stage{stage}_block{block}")
+        return conv_bn_act(x, last_filters, 1, name="conv5", **TORCH_BN)
+
+    registry_name = f"shufflenet_v2_x{width.replace('.', '_')}"
+    return build_model(
+        features=features, head=classifier_head, input_spec=INPUT_SPEC, arguments=arguments,
+        default_name=registry_name, registry_name=registry_name,
+    )
+
+
 @_register_v2("0.5", 1_366_792, 0.040, 60.552)
 @_register_v2("1.0", 2_278_604, 0.145, 69.362)
 @_register_v2("1.5", 3_503_624, 0.296, 72.996)
@@ -222,15 +238,4 @@ def ShuffleNetV2(
     Returns:
         A `keras.Model`.
     """
-    check_choice(width, tuple(V2_WIDTHS), "width")
-    *stage_filters, last_filters = V2_WIDTHS[width]
-
-    def features(x):
-        x = _stem_layers(x, STEM_FILTERS)
-        for stage, (filters, repeats) in enumerate(zip(stage_filters, STAGE_REPEATS), start=2):
-            for block in range(1, repeats + 1):
-                x = shuffle_unit_v2(x, filters, strides=2 if block == 1 else 1, name=f"stage{stage}_block{block}")
-        return conv_bn_act(x, last_filters, 1, name="conv5", **_BN)
-
-    return _build(features, include_top, weights, input_tensor, input_shape, pooling, classes,
-                  classifier_activation, name, f"shufflenet_v2_x{width.replace('.', '_')}")
+    return _shufflenet_v2(ApplicationArguments.of(locals()), width=width)

@@ -16,11 +16,12 @@ it with converted weights), whose max pooling rounds up (`ceil_mode`); here the 
 is rounded up too where the input size is known.
 """
 
+from keras_archs.checks import check_choice, check_rate
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import conv_classifier_head
-from keras_archs.layers.mobile import fire_module
 from keras_archs.layers.padding import max_pool
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.layers.squeezenet import fire_module
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model
 
 __all__ = ["SqueezeNet"]
@@ -47,8 +48,7 @@ VERSIONS = {
 }
 
 
-def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name):
+def _squeezenet(arguments, *, version, dropout_rate):
     check_choice(version, tuple(VERSIONS), "version")
     check_rate(dropout_rate, "dropout_rate")
     stem_filters, stem_kernel, pool_after = VERSIONS[version]
@@ -70,11 +70,10 @@ def _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input
             class_activation="relu", class_conv_name="conv10",
         )
 
+    registry_name = f"squeezenet{version}"
     return build_model(
-        features=features, head=head, input_spec=INPUT_SPEC, include_top=include_top, weights=weights,
-        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name or f"squeezenet{version}",
-        registry_name=f"squeezenet{version}",
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name=registry_name,
+        registry_name=registry_name,
     )
 
 
@@ -126,5 +125,4 @@ def SqueezeNet(
     Returns:
         A `keras.Model`.
     """
-    return _squeezenet(version, dropout_rate, include_top, weights, input_tensor, input_shape, pooling, classes,
-                       classifier_activation, name)
+    return _squeezenet(ApplicationArguments.of(locals()), version=version, dropout_rate=dropout_rate)

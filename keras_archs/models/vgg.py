@@ -16,9 +16,10 @@ layers; `dropout_rate` defaults to 0 so that the plain models keep the twins' la
 
 import keras
 
+from keras_archs.checks import check_bool, check_rate
 from keras_archs.layers.conv import conv_bn_act
 from keras_archs.layers.heads import classifier_head
-from keras_archs.models.base import build_model, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
 )
@@ -106,12 +107,8 @@ def _features(x, convs_per_block, batch_norm):
     return x
 
 
-def _vgg(
-    configuration, batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-    pooling, classes, classifier_activation, name, registry_name,
-):
-    if not isinstance(batch_norm, bool):
-        raise ValueError(f"batch_norm must be True or False. Received: batch_norm={batch_norm!r}")
+def _vgg(configuration, batch_norm, dropout_rate, arguments):
+    check_bool(batch_norm, "batch_norm")
     check_rate(dropout_rate, "dropout_rate")
 
     def features(x):
@@ -127,19 +124,10 @@ def _vgg(
             hidden_dropout_rate=dropout_rate,
         )
 
+    # The depth counts the weight layers: the convolutions and the three FC layers.
+    registry_name = f"vgg{sum(CONVS_PER_BLOCK[configuration]) + 3}" + ("_bn" if batch_norm else "")
     return build_model(
-        features=features,
-        head=head,
-        input_spec=INPUT_SPEC,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or registry_name,
-        registry_name=registry_name,
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name=registry_name,
     )
 
 
@@ -191,8 +179,7 @@ def VGG11(
     Returns:
         A `keras.Model`.
     """
-    return _vgg("A", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name, "vgg11_bn" if batch_norm else "vgg11")
+    return _vgg("A", batch_norm, dropout_rate, ApplicationArguments.of(locals()))
 
 
 @_register("vgg13", 133_047_848, 133_053_736, 11.308)
@@ -204,8 +191,7 @@ def VGG13(
 
     Arguments as for `VGG11`.
     """
-    return _vgg("B", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name, "vgg13_bn" if batch_norm else "vgg13")
+    return _vgg("B", batch_norm, dropout_rate, ApplicationArguments.of(locals()))
 
 
 @_register("vgg16", 138_357_544, 138_365_992, 15.470, top1=71.592, twin="VGG16")
@@ -217,8 +203,7 @@ def VGG16(
 
     Twin of `keras.applications.VGG16`. Arguments as for `VGG11`.
     """
-    return _vgg("D", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name, "vgg16_bn" if batch_norm else "vgg16")
+    return _vgg("D", batch_norm, dropout_rate, ApplicationArguments.of(locals()))
 
 
 @_register("vgg19", 143_667_240, 143_678_248, 19.632, top1=72.376, twin="VGG19")
@@ -230,5 +215,4 @@ def VGG19(
 
     Twin of `keras.applications.VGG19`. Arguments as for `VGG11`.
     """
-    return _vgg("E", batch_norm, dropout_rate, include_top, weights, input_tensor, input_shape,
-                pooling, classes, classifier_activation, name, "vgg19_bn" if batch_norm else "vgg19")
+    return _vgg("E", batch_norm, dropout_rate, ApplicationArguments.of(locals()))

@@ -11,7 +11,7 @@ average pooling and the classifier.
 
 Twin of `keras.applications.Xception`: same layers, order, names (keras' automatic names
 for the shortcut convolutions, their BN and the additions) and weight shapes. The separable
-convolutions come from `keras_archs.layers.mobile.sep_conv_bn`. The paper's ImageNet model
+convolutions come from `keras_archs.layers.conv.sep_conv_bn`. The paper's ImageNet model
 had dropout 0.5 before the classifier (§4.3); `dropout_rate` defaults to 0 as the twin.
 
 `implementation="timm"` (registered as `timm_xception`) is the same network in the
@@ -24,11 +24,13 @@ import dataclasses
 
 import keras
 
+from keras_archs.checks import check_choice, check_rate
+from keras_archs.layers.conv import sep_conv_bn
 from keras_archs.layers.heads import classifier_head
-from keras_archs.layers.inception import ConvStyle, LayerNames, conv_bn
-from keras_archs.layers.mobile import sep_conv_bn
+from keras_archs.layers.inception import ConvStyle, conv_bn
+from keras_archs.layers.naming import LayerNames
 from keras_archs.layers.padding import max_pool
-from keras_archs.models.base import build_model, check_choice, check_rate
+from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, InputSpec, Paper, PretrainedWeights, Reference, TorchReference, register_model,
 )
@@ -145,6 +147,24 @@ TIMM_XCEPTION = PretrainedWeights.from_timm(
 )
 
 
+def _xception(arguments, *, dropout_rate, implementation):
+    check_rate(dropout_rate, "dropout_rate")
+    check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
+    config = IMPLEMENTATIONS[implementation]
+
+    def features(x):
+        return _features(x, config)
+
+    def head(x, *, classes, classifier_activation):
+        return classifier_head(x, classes=classes, classifier_activation=classifier_activation,
+                               dropout_rate=dropout_rate)
+
+    return build_model(
+        features=features, head=head, input_spec=INPUT_SPEC, arguments=arguments, default_name="xception",
+        form=(Xception, {"implementation": implementation}),
+    )
+
+
 @register_model(
     "xception",
     family="xception",
@@ -204,28 +224,4 @@ def Xception(
     Returns:
         A `keras.Model`.
     """
-    check_rate(dropout_rate, "dropout_rate")
-    check_choice(implementation, tuple(IMPLEMENTATIONS), "implementation")
-    config = IMPLEMENTATIONS[implementation]
-
-    def features(x):
-        return _features(x, config)
-
-    def head(x, *, classes, classifier_activation):
-        return classifier_head(x, classes=classes, classifier_activation=classifier_activation,
-                               dropout_rate=dropout_rate)
-
-    return build_model(
-        features=features,
-        head=head,
-        input_spec=INPUT_SPEC,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or "xception",
-        form=(Xception, {"implementation": implementation}),
-    )
+    return _xception(ApplicationArguments.of(locals()), dropout_rate=dropout_rate, implementation=implementation)

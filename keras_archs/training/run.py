@@ -31,7 +31,7 @@ import tensorflow as tf
 # TensorFlow exposes enable_op_determinism only; its query and undo live in this module.
 from tensorflow.python.framework import config as tf_config
 
-from keras_archs.models.base import check_choice, check_positive_int, check_rate
+from keras_archs.checks import check_choice, check_positive_int, check_rate
 from keras_archs.precision import float32_model
 
 from keras_archs.data import load_dataset
