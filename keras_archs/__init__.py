@@ -11,12 +11,14 @@ from keras_archs.models import __all__ as _model_constructors
 from keras_archs.features import feature_extractor, feature_info
 from keras_archs.preprocessing import decode_predictions, preprocess_input
 from keras_archs.profile import profile
+from keras_archs.recursion import DEEP_GRAPH_FRAMES, recursion_limit
 from keras_archs.registry import get_model, list_models, model_info, register_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     *_model_constructors,
+    "DEEP_GRAPH_FRAMES",
     "decode_predictions",
     "feature_extractor",
     "feature_info",
@@ -25,5 +27,6 @@ __all__ = [
     "model_info",
     "preprocess_input",
     "profile",
+    "recursion_limit",
     "register_model",
 ]

@@ -19,6 +19,7 @@ import keras
 
 from keras_archs.cli_types import OneLineErrorParser, fail, first_line, positive_int
 from keras_archs.profile import profile
+from keras_archs.recursion import DEEP_GRAPH_FRAMES, recursion_limit
 from keras_archs.registry import list_models, model_info
 
 __all__ = [
@@ -297,7 +298,9 @@ def _load_model_file(path):
             f"Received: model={path!r}"
         )
     try:
-        return keras.saving.load_model(path)
+        # A 1000-layer CIFAR net's graph is walked one Python frame per layer.
+        with recursion_limit(DEEP_GRAPH_FRAMES):
+            return keras.saving.load_model(path)
     except Exception as error:  # a zip without a model, an object safe_mode refuses, an unregistered class, ...
         reason = " ".join(str(error).split())[:300]
         raise ValueError(

@@ -35,14 +35,17 @@ CLASSES = 3
 LEFT_OUT = {
     "resnet110": "resnet56",
     "resnet1202": "resnet56",  # its zero_init_residual: see the last test
-    "preact_resnet1001": "preact_resnet164",
+    # The CIFAR pre-activation units (bottleneck ones: resnet50_v2).
+    "preact_resnet164": "wide_resnet28_10",
+    "preact_resnet1001": "wide_resnet28_10",
     "ror3_resnet110": "ror3_wrn58_4",
     "resnext29_8x64d": "resnext50_32x4d",  # the grouped bottleneck unit
     "resnext29_16x64d": "resnext50_32x4d",
-    "densenet161": "densenet121",
-    "densenet169": "densenet121",
-    "densenet201": "densenet121",
-    "densenet264": "densenet121",
+    "densenet121": "densenet_bc100_k12",  # the dense block and transition of every DenseNet
+    "densenet161": "densenet_bc100_k12",
+    "densenet169": "densenet_bc100_k12",
+    "densenet201": "densenet_bc100_k12",
+    "densenet264": "densenet_bc100_k12",
     "densenet_bc190_k40": "densenet_bc100_k12",
     "dpn92": "dpn68",
     "dpn98": "dpn68",

@@ -181,6 +181,7 @@ def sep_conv_bn(
     bn_momentum=0.99,
     pre_activation=None,
     conv_suffix="",
+    bn_name=None,
 ):
     """Optional activation, a SeparableConv2D (depthwise then 1x1), then BatchNormalization.
 
@@ -188,7 +189,8 @@ def sep_conv_bn(
     2017). The activation comes first because Xception and NASNet apply ReLU before each
     separable convolution.
 
-    Layer names: `{name}_act` (when `pre_activation`), `{name}{conv_suffix}`, `{name}_bn`.
+    Layer names: `{name}_act` (when `pre_activation`), `{name}{conv_suffix}`, `{name}_bn`
+    (or `bn_name`: keras.applications' NASNet puts the cell label after `_bn`).
 
     Args:
         x: input tensor.
@@ -203,6 +205,7 @@ def sep_conv_bn(
         bn_momentum: BatchNormalization momentum.
         pre_activation: activation applied before the convolution, or None.
         conv_suffix: suffix of the SeparableConv2D layer name.
+        bn_name: the BatchNormalization layer's name, default `{name}_bn`.
 
     Returns:
         The output tensor.
@@ -218,4 +221,6 @@ def sep_conv_bn(
         use_bias=use_bias,
         name=f"{name}{conv_suffix}",
     )(x)
-    return keras.layers.BatchNormalization(epsilon=bn_epsilon, momentum=bn_momentum, name=f"{name}_bn")(x)
+    return keras.layers.BatchNormalization(
+        epsilon=bn_epsilon, momentum=bn_momentum, name=f"{name}_bn" if bn_name is None else bn_name
+    )(x)

@@ -25,7 +25,7 @@ from typing import Optional, Tuple
 
 import keras
 
-from keras_archs.layers.conv import conv_bn_act
+from keras_archs.layers.conv import conv_bn_act, sep_conv_bn
 from keras_archs.layers.naming import LayerNames
 from keras_archs.layers.norm import NASNET_BN
 from keras_archs.layers.padding import correct_pad, max_pool
@@ -123,10 +123,9 @@ class _CellBuilder:
     def separable(self, x, filters, kernel_size, strides, label):
         """Two ReLU-SeparableConv-BN layers, the first with the stride (NASNet §4).
 
-        Not `keras_archs.layers.conv.sep_conv_bn`, which names its layers `{name}_act`,
-        `{name}{conv_suffix}`, `{name}_bn`: keras.applications names this BN
-        `separable_conv_{i}_bn_{label}` (the cell label after `_bn`) and leaves the ReLU
-        to keras' automatic names, which its weight files and the twin tests depend on.
+        The ReLU keeps keras' automatic name and the strided one is padded after it, so it
+        is not `sep_conv_bn`'s pre-activation; keras.applications names the BN
+        `separable_conv_{i}_bn_{label}` (the cell label after `_bn`).
         """
         for index in (1, 2):
             x = self.relu(x)
@@ -136,11 +135,10 @@ class _CellBuilder:
                     correct_pad(x, kernel_size), name=f"separable_conv_1_pad_{label}"
                 )(x)
                 padding = "valid"
-            x = keras.layers.SeparableConv2D(
-                filters, kernel_size, strides=strides if index == 1 else 1, padding=padding, use_bias=False,
-                name=f"separable_conv_{index}_{label}",
-            )(x)
-            x = self.bn(x, f"separable_conv_{index}_bn_{label}")
+            x = sep_conv_bn(
+                x, filters, kernel_size, strides=strides if index == 1 else 1, padding=padding,
+                name=f"separable_conv_{index}_{label}", bn_name=f"separable_conv_{index}_bn_{label}", **NASNET_BN,
+            )
         return x
 
     def conv(self, x, filters, kernel_size, strides, name, relu=True):

@@ -162,13 +162,15 @@ def _stem(x, net):
     """7x7/2 convolution (or three 3x3, SENet-154) and 3x3/2 max pooling: stride 4.
 
     Zero padding of the pool equals PyTorch's -inf padding where its input follows a ReLU.
-    ResNet v2's stem convolution has no activation; keras.applications pads it with zeros
-    all the same, and the twins keep that.
+    ResNet v2's stem convolution has neither BN nor an activation (the first unit's
+    pre-activation follows the pool); keras.applications pads its pool with zeros all the
+    same, and the twins keep that.
     """
     spec = net.spec
     if not net.deep_stem:
         return torch_stem(
-            x, 64, 7, norm=not spec.preact, use_bias=spec.bias(followed_by_bn=not spec.preact),
+            x, 64, 7, norm=not spec.preact, activation=None if spec.preact else "relu",
+            use_bias=spec.bias(followed_by_bn=not spec.preact),
             pool_name="pool1_pool", pool_pad_name="pool1_pad", pool_ceil_mode=net.ceil_mode_pool, **spec.bn,
         )
     for index, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 1)), start=1):
