@@ -1,8 +1,9 @@
-"""One harness for every custom Keras layer of keras_archs.layers: config, .keras file, name.
+"""One harness for every custom Keras layer of keras_archs: config, .keras file, name.
 
-The layer classes are collected by walking the package, so a new layer, or one moved to
-another module, joins by existing; it must then get an example in `EXAMPLES` (a test
-fails for a class without one).
+The layer classes are collected by walking keras_archs.layers (and the augmentation
+module, whose PCALighting is a layer too), so a new layer, or one moved to another
+module, joins by existing; it must then get an example in `EXAMPLES` (a test fails for a
+class without one).
 """
 
 import dataclasses
@@ -14,17 +15,21 @@ import keras
 import numpy as np
 import pytest
 
+import keras_archs.augment
 import keras_archs.layers
 
 
 def _layer_classes():
-    """Every keras.layers.Layer subclass defined in a module of keras_archs.layers, by name."""
+    """Every keras.layers.Layer subclass defined in keras_archs.layers or keras_archs.augment, by name."""
     classes = {}
     modules = pkgutil.walk_packages(keras_archs.layers.__path__, prefix=f"{keras_archs.layers.__name__}.")
-    for module_info in modules:
-        module = importlib.import_module(module_info.name)
+    names = [module_info.name for module_info in modules] + [keras_archs.augment.__name__]
+    for module_name in names:
+        module = importlib.import_module(module_name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, keras.layers.Layer) and cls.__module__ == module.__name__:
+            # A private class (augment's `_MixInFloat32`) is a pipeline step, never in a saved model.
+            public = not cls.__name__.startswith("_")
+            if public and issubclass(cls, keras.layers.Layer) and cls.__module__ == module.__name__:
                 assert cls.__name__ not in classes, f"two layer classes named {cls.__name__}"
                 classes[cls.__name__] = cls
     return classes
@@ -64,6 +69,15 @@ EXAMPLES = {
     ),
     "CustomScaleLayer": Example({"scale": 0.17}, ((6, 6, 4), (6, 6, 4))),
     "EuclideanRBF": Example({"units": 5, "trainable_centers": True, "seed": 7}, ((12,),)),
+    "PCALighting": Example(
+        {
+            "std": 0.2,
+            "eigenvalues": (30.0, 3.0, 1.0),
+            "eigenvectors": ((0.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+            "seed": 5,
+        },
+        ((6, 6, 3),),
+    ),
     "LocalResponseNormalization": Example({"size": 3, "bias": 1.0, "alpha": 1e-3, "beta": 0.5}, ((6, 6, 8),)),
     "TrainableSubsampling": Example({"pool_size": 3}, ((9, 9, 4),)),
 }

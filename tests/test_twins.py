@@ -43,6 +43,25 @@ def _layer_signature(model):
     return [(layer.name, type(layer).__name__, [tuple(w.shape) for w in layer.weights]) for layer in model.layers[1:]]
 
 
+def _perturb_batch_norm_statistics(model, seed=0):
+    """Gives every BatchNormalization layer a scale, shift, mean and variance other than its initial ones.
+
+    With gamma 1, beta 0, mean 0 and variance 1 a BN layer only divides by sqrt(1 + eps),
+    which commutes with ReLU and max pooling: a misplaced activation or pool next to it
+    would give the same outputs as the twin's, and would differ with trained weights.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for variable in layer.weights:
+                shape = tuple(variable.shape)
+                if variable.path.endswith(("gamma", "moving_variance")):
+                    value = rng.uniform(0.5, 1.5, shape)
+                else:  # beta, moving_mean
+                    value = rng.normal(0.0, 0.2, shape)
+                variable.assign(value.astype(variable.dtype))
+
+
 def _assert_twins(name, **kwargs):
     """Builds `name` and its twin with `kwargs`; same layers, and the same outputs with its weights."""
     side = small_side(name)
@@ -50,6 +69,7 @@ def _assert_twins(name, **kwargs):
     theirs = getattr(keras.applications, keras_archs.model_info(name).twin)(**kwargs)
     ours = keras_archs.get_model(name, **kwargs)
     assert _layer_signature(ours) == _layer_signature(theirs)
+    _perturb_batch_norm_statistics(theirs)
     ours.set_weights(theirs.get_weights())
     images = random_images(side) * 255.0
     # Called eagerly: predict() would trace each model into a graph first, which for these
