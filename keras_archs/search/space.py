@@ -1,0 +1,205 @@
+"""The NASNet cell search space: sampling, mutation and a canonical text form of genotypes.
+
+The space is the one the models are built from (`keras_archs.layers.nas.Genotype`): a
+normal and a reduction cell of B nodes, each node applying one operation to each of two
+earlier hidden states and adding the results (Zoph et al. 2018, "Learning Transferable
+Architectures for Scalable Image Recognition", §3, arXiv 1707.07012). The cell's output
+concatenates the node outputs no node reads, as in §3 ("all unused hidden states ... are
+concatenated"); the cell inputs (states 0 and 1) are never part of it, so a reduction
+cell never concatenates a full-size input.
+
+Mutations are those of regularized evolution (Real et al. 2019, "Regularized Evolution
+for Image Classifier Architecture Search", §3 and Fig. 2, arXiv 1802.01548): a uniform
+choice of cell, node and element of the node's pair, then either the element's hidden
+state is replaced by another earlier one (no loops can form: a node reads only states
+made before it), or its operation by another one; the identity mutation changes nothing.
+"""
+
+import dataclasses
+import json
+import random
+from typing import Tuple
+
+from keras_archs.checks import check_choice, check_positive_int
+from keras_archs.layers.nas import OPERATIONS, CellGenotype, Genotype, Node
+
+__all__ = ["CELL_KINDS", "MUTATIONS", "SearchSpace", "genotype_from_json", "genotype_to_json", "unused_states"]
+
+CELL_KINDS = ("normal", "reduction")
+MUTATIONS = ("hidden_state", "operation", "identity")
+
+
+def unused_states(nodes):
+    """The node outputs (states 2..B+1) that no node of `nodes` reads, in order."""
+    read = {source for node in nodes for _, source in (node.left, node.right)}
+    return tuple(state for state in range(2, len(nodes) + 2) if state not in read)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """Cells of `nodes` nodes whose operations come from `operations`.
+
+    Attributes:
+        nodes: B, the nodes per cell (the papers: 5).
+        operations: the operations a node may apply, a subset of
+            `keras_archs.layers.nas.OPERATIONS` (default: all of them).
+    """
+
+    nodes: int = 5
+    operations: Tuple[str, ...] = OPERATIONS
+
+    def __post_init__(self):
+        check_positive_int(self.nodes, "nodes")
+        if not isinstance(self.operations, tuple) or not self.operations:
+            raise ValueError(f"operations must be a non-empty tuple. Received: operations={self.operations!r}")
+        for operation in self.operations:
+            check_choice(operation, OPERATIONS, "operations")
+        if len(set(self.operations)) != len(self.operations):
+            raise ValueError(f"operations must not repeat. Received: operations={self.operations!r}")
+
+    def _cell(self, pairs):
+        nodes = tuple(Node(left, right) for left, right in pairs)
+        return CellGenotype(nodes=nodes, concat=unused_states(nodes))
+
+    def sample(self, rng):
+        """A genotype drawn uniformly: every input among the earlier states, every operation.
+
+        Args:
+            rng: a `random.Random`.
+
+        Returns:
+            A `Genotype` that passes `Genotype.validate()`.
+        """
+        _check_rng(rng)
+        cells = {}
+        for kind in CELL_KINDS:
+            pairs = [
+                tuple((rng.choice(self.operations), rng.randrange(index + 2)) for _ in range(2))
+                for index in range(self.nodes)
+            ]
+            cells[kind] = self._cell(pairs)
+        return Genotype(**cells)
+
+    def mutate(self, genotype, rng, mutation=None):
+        """One mutation of `genotype` (Real et al. 2019, §3).
+
+        Args:
+            genotype: a `Genotype` of this space (`nodes` nodes per cell).
+            rng: a `random.Random`.
+            mutation: one of `MUTATIONS`, or None to draw one uniformly.
+
+        Returns:
+            `(child, mutation)`: the mutated genotype (labels dropped; the concatenation
+            recomputed) and the mutation applied.
+        """
+        _check_rng(rng)
+        self.check_genotype(genotype)
+        if mutation is None:
+            mutation = rng.choice(MUTATIONS)
+        check_choice(mutation, MUTATIONS, "mutation")
+        cells = {kind: [[node.left, node.right] for node in getattr(genotype, kind).nodes] for kind in CELL_KINDS}
+        if mutation != "identity":
+            kind = rng.choice(CELL_KINDS)
+            index = rng.randrange(self.nodes)
+            side = rng.randrange(2)
+            operation, source = cells[kind][index][side]
+            if mutation == "hidden_state":
+                choices = [state for state in range(index + 2) if state != source]
+                # The first node reads only the two cell inputs: swapping between them is its one change.
+                source = rng.choice(choices)
+            else:
+                choices = [op for op in self.operations if op != operation]
+                operation = rng.choice(choices) if choices else operation
+            cells[kind][index][side] = (operation, source)
+        return Genotype(**{kind: self._cell(pairs) for kind, pairs in cells.items()}), mutation
+
+    def check_genotype(self, genotype, argument="genotype"):
+        """Raises ValueError unless `genotype` is a valid genotype of this space."""
+        if not isinstance(genotype, Genotype):
+            raise ValueError(f"{argument} must be a keras_archs.layers.nas.Genotype. Received: {argument}={genotype!r}")
+        genotype.validate(argument)
+        for kind in CELL_KINDS:
+            cell = getattr(genotype, kind)
+            if len(cell.nodes) != self.nodes:
+                raise ValueError(
+                    f"{argument}.{kind} must have {self.nodes} nodes in this space. Received: {len(cell.nodes)} nodes"
+                )
+            for node in cell.nodes:
+                for operation, _ in (node.left, node.right):
+                    if operation not in self.operations:
+                        raise ValueError(
+                            f"{argument}.{kind} uses {operation!r}, which is not in this space's operations "
+                            f"{self.operations}. Received: {argument}.{kind} node={node!r}"
+                        )
+
+
+def _check_rng(rng):
+    if not isinstance(rng, random.Random):
+        raise TypeError(f"rng must be a random.Random. Received: rng={rng!r}")
+
+
+def genotype_to_json(genotype):
+    """The canonical text of a genotype's function: its nodes' (operation, input) pairs and concatenations.
+
+    Node labels (layer names a checkpoint expects) are not part of the function and are
+    left out; equal functions give equal texts.
+
+    Args:
+        genotype: a `Genotype`.
+
+    Returns:
+        A JSON string, e.g. `{"normal": {"concat": [5, 6], "nodes": [[["identity", 0], ...]]}, ...}`.
+    """
+    if not isinstance(genotype, Genotype):
+        raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
+    data = {
+        kind: {
+            "nodes": [[list(node.left), list(node.right)] for node in getattr(genotype, kind).nodes],
+            "concat": list(getattr(genotype, kind).concat),
+        }
+        for kind in CELL_KINDS
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def genotype_from_json(text, argument="genotype"):
+    """The genotype of a `genotype_to_json` text, validated.
+
+    Args:
+        text: the JSON text.
+        argument: the name used in error messages (e.g. a file argument of a recipe).
+
+    Returns:
+        A `Genotype` that passes `Genotype.validate()`.
+
+    Raises:
+        ValueError: naming `argument`, for text that is not JSON or not a genotype.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{argument} must be a genotype's JSON text ({error}). Received: {argument}={text!r:.200}") from None
+    cells = {}
+    for kind in CELL_KINDS:
+        cell = data.get(kind) if isinstance(data, dict) else None
+        try:
+            nodes = tuple(
+                Node((str(left[0]), _state(left[1])), (str(right[0]), _state(right[1])))
+                for left, right in cell["nodes"]
+            )
+            concat = tuple(_state(state) for state in cell["concat"])
+        except (TypeError, KeyError, ValueError, IndexError):
+            raise ValueError(
+                f"{argument}.{kind} must be {{\"nodes\": [[[operation, input], [operation, input]], ...], "
+                f"\"concat\": [state, ...]}}. Received: {argument}.{kind}={cell!r:.200}"
+            ) from None
+        cells[kind] = CellGenotype(nodes=nodes, concat=concat)
+    genotype = Genotype(**cells)
+    genotype.validate(argument)
+    return genotype
+
+
+def _state(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(value)
+    return value
