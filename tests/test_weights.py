@@ -171,6 +171,17 @@ def test_keras_file_downloads_once_and_then_loads_from_the_cache(serve, monkeypa
     assert _equal_weights(again, expected)
 
 
+def test_a_model_named_by_the_user_loads_the_checkpoint_of_its_registry_entry(
+    serve, monkeypatch, keras_home, keras_files
+):
+    expected, top, no_top = keras_files
+    server = serve({"/files/small_top.h5": top, "/files/small_notop.h5": no_top})
+    _with_weights(monkeypatch, SMALL, _keras_entry(server.url, top, no_top))
+    model = keras_archs.get_model(SMALL, weights="imagenet", name="my_classifier")
+    assert model.name == "my_classifier"
+    assert _equal_weights(model, expected)
+
+
 def test_keras_file_without_top_is_the_no_top_file(serve, monkeypatch, keras_home, keras_files):
     expected, top, no_top = keras_files
     server = serve({"/files/small_top.h5": top, "/files/small_notop.h5": no_top})

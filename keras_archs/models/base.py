@@ -210,25 +210,25 @@ def build_model(
         head: callable `(feature_map, classes=..., classifier_activation=...)` returning
             the class scores; used when `include_top=True`.
         input_spec: the architecture's `keras_archs.registry.InputSpec`.
-        arguments: the constructor's `ApplicationArguments`:
-        include_top: whether to add the classifier head.
-        weights: None (random initialization), "imagenet" (the registry's default
-            published checkpoint for `registry_name`, as keras.applications loads its own:
-            1000 classes and the default input with the top, RGB input), a checkpoint's
-            tag (e.g. "torchvision.IMAGENET1K_V1"; see `keras_archs.model_info(name).weights`),
-            or the path of a `.weights.h5` or `.keras` file to load.
-        input_tensor: optional Keras tensor to use as the model's input.
-        input_shape: optional (height, width, channels); defaults to the paper's input with
-            `include_top=True` and to (None, None, channels) without.
-        pooling: with `include_top=False`: None returns the 4D feature map, "avg" or
-            "max" its global pooling.
-        classes: number of classes of the head.
-        classifier_activation: activation of the head's output; None returns logits.
-        name: model name; None names it `default_name`.
+        arguments: the constructor's `ApplicationArguments`, whose fields are:
+            include_top: whether to add the classifier head.
+            weights: None (random initialization), "imagenet" (the registry's default
+                published checkpoint for `registry_name`, as keras.applications loads its own:
+                1000 classes and the default input with the top, RGB input), a checkpoint's
+                tag (e.g. "torchvision.IMAGENET1K_V1"; see `keras_archs.model_info(name).weights`),
+                or the path of a `.weights.h5` or `.keras` file to load.
+            input_tensor: optional Keras tensor to use as the model's input.
+            input_shape: optional (height, width, channels); defaults to the paper's input with
+                `include_top=True` and to (None, None, channels) without.
+            pooling: with `include_top=False`: None returns the 4D feature map, "avg" or
+                "max" its global pooling.
+            classes: number of classes of the head.
+            classifier_activation: activation of the head's output; None returns logits.
+            name: model name; None names it `default_name`.
         default_name: the registry name of the configuration the constructor builds.
         registry_name: the registry name of the configuration being built, under which
-            `weights="imagenet"` finds its checkpoints; default `name` (each constructor
-            names its model after its registry entry unless told otherwise).
+            `weights="imagenet"` finds its checkpoints; default `default_name`, whatever
+            `name` the user gives the model.
         form: instead of `registry_name`, for a constructor that serves several names:
             `(constructor, options)`, the options of this build that change its weights;
             the name is the one registered with that form (`registry.registered_name`).
@@ -273,7 +273,7 @@ def build_model(
 
         if form is not None:
             registry_name = registered_name(*form)
-        registry_name = registry_name or name
+        registry_name = registry_name or default_name
         entry = weights_module.select(registry_name, weights)
         weights_module.check_arguments(
             entry, include_top=include_top, classes=classes, classifier_activation=classifier_activation,
