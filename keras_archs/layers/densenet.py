@@ -14,6 +14,7 @@ BN-ReLU is `bn`, `relu`.
 import keras
 
 from keras_archs.layers.conv import bn_act
+from keras_archs.layers.norm import DENSENET_BN
 
 __all__ = ["dense_block", "dense_layer", "post_activation", "transition"]
 
@@ -22,8 +23,8 @@ def _dropout(x, rate, name):
     return keras.layers.Dropout(rate, name=name)(x) if rate else x
 
 
-def dense_layer(x, growth_rate, *, name, bottleneck_width=4, dropout_rate=0.0, bn_epsilon=1.001e-5,
-                bn_momentum=0.99):
+def dense_layer(x, growth_rate, *, name, bottleneck_width=4, dropout_rate=0.0, bn_epsilon=DENSENET_BN["bn_epsilon"],
+                bn_momentum=DENSENET_BN["bn_momentum"]):
     """One composite function H_l, its `growth_rate` new maps concatenated to its input.
 
     Huang 2017 §3: BN-ReLU-Conv(3x3) producing k maps; with the bottleneck of
@@ -74,7 +75,8 @@ def dense_block(x, layers, growth_rate, *, name, **layer_options):
     return x
 
 
-def transition(x, compression, *, name, dropout_rate=0.0, bn_epsilon=1.001e-5, bn_momentum=0.99):
+def transition(x, compression, *, name, dropout_rate=0.0, bn_epsilon=DENSENET_BN["bn_epsilon"],
+               bn_momentum=DENSENET_BN["bn_momentum"]):
     """A transition layer: BN-ReLU-Conv(1x1) to `floor(theta * m)` maps, 2x2 average pooling.
 
     Huang 2017 §3, "Compression": theta < 1 is DenseNet-C (0.5 in DenseNet-BC and in

@@ -115,8 +115,7 @@ class SearchSpace:
 
     def check_genotype(self, genotype, argument="genotype"):
         """Raises ValueError unless `genotype` is a valid genotype of this space."""
-        if not isinstance(genotype, Genotype):
-            raise ValueError(f"{argument} must be a keras_archs.layers.nas.Genotype. Received: {argument}={genotype!r}")
+        _check_is_genotype(genotype, argument)
         genotype.validate(argument)
         for kind in CELL_KINDS:
             cell = getattr(genotype, kind)
@@ -131,6 +130,11 @@ class SearchSpace:
                             f"{argument}.{kind} uses {operation!r}, which is not in this space's operations "
                             f"{self.operations}. Received: {argument}.{kind} node={node!r}"
                         )
+
+
+def _check_is_genotype(genotype, argument):
+    if not isinstance(genotype, Genotype):
+        raise ValueError(f"{argument} must be a keras_archs.layers.nas.Genotype. Received: {argument}={genotype!r}")
 
 
 def _check_rng(rng):
@@ -150,8 +154,7 @@ def genotype_to_json(genotype):
     Returns:
         A JSON string, e.g. `{"normal": {"concat": [5, 6], "nodes": [[["identity", 0], ...]]}, ...}`.
     """
-    if not isinstance(genotype, Genotype):
-        raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
+    _check_is_genotype(genotype, "genotype")
     data = {
         kind: {
             "nodes": [[list(node.left), list(node.right)] for node in getattr(genotype, kind).nodes],
