@@ -6,7 +6,7 @@ import inspect
 import keras
 import numpy as np
 import pytest
-from conftest import REPRESENTATIVES, random_images, small_side, trainable_count
+from conftest import REPRESENTATIVES, infer, random_images, small_side, trainable_count
 
 import keras_archs
 from keras_archs.registry import PREPROCESSING_MODES
@@ -188,7 +188,7 @@ def test_builds_and_runs_at_a_small_input(name):
     model = keras_archs.get_model(name, input_tensor=inputs, classes=5, classifier_activation=None)
     assert model.inputs[0] is inputs
     assert model.name == name
-    logits = model.predict(random_images(side, channels=1, seed=1), verbose=0)
+    logits = infer(model, random_images(side, channels=1, seed=1))
     assert logits.shape == (2, 5)
     assert np.all(np.isfinite(logits))
     assert not np.allclose(logits.sum(axis=1), 1.0), "classifier_activation=None must return logits"
@@ -203,7 +203,7 @@ def test_builds_and_runs_at_a_small_input(name):
 def test_softmax_probabilities(name):
     side = small_side(name)
     model = keras_archs.get_model(name, input_shape=(side, side, 3), classes=3)
-    probabilities = model.predict(random_images(side), verbose=0)
+    probabilities = infer(model, random_images(side))
     assert probabilities.shape == (2, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -213,11 +213,11 @@ def test_keras_file_round_trip(name, tmp_path):
     side = small_side(name)
     model = keras_archs.get_model(name, input_shape=(side, side, 1), classes=5, classifier_activation=None)
     images = random_images(side, channels=1, seed=1)
-    logits = model.predict(images, verbose=0)
+    logits = infer(model, images)
     path = tmp_path / f"{name}.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path)  # safe_mode on: no code runs at load time
-    np.testing.assert_allclose(reloaded.predict(images, verbose=0), logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(infer(reloaded, images), logits, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("pooling", ["avg", "max"])
@@ -225,7 +225,7 @@ def test_keras_file_round_trip(name, tmp_path):
 def test_pooled_features(name, pooling):
     side = small_side(name)
     model = keras_archs.get_model(name, include_top=False, pooling=pooling, input_shape=(side, side, 3))
-    features = model.predict(random_images(side), verbose=0)
+    features = infer(model, random_images(side))
     assert features.ndim == 2
     assert features.shape[-1] == model.layers[-2].output.shape[-1]
     assert model.layers[-1].name == f"{pooling}_pool"
