@@ -7,6 +7,7 @@ import pytest
 import keras_archs
 from keras_archs.layers.nas import CellGenotype, Genotype, Node, nas_features
 from keras_archs.models.nasnet import AMOEBANET_A, NASNET_A
+from conftest import infer
 
 # A genotype in neither paper: two nodes per cell, with every kind of operation.
 CUSTOM = Genotype(
@@ -116,7 +117,7 @@ def test_same_max_pools_read_the_unpadded_state_and_change_the_function():
     assert isinstance(_inbound(timm_form.get_layer("reduction_left3_stem_1")), keras.layers.ZeroPadding2D)
     timm_form.set_weights(keras_form.get_weights())
     images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3))
-    theirs, ours = keras_form.predict(images, verbose=0), timm_form.predict(images, verbose=0)
+    theirs, ours = infer(keras_form, images), infer(timm_form, images)
     assert np.abs(ours - theirs).max() > 1e-3 * np.abs(theirs).max()
 
 

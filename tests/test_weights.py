@@ -23,6 +23,7 @@ import pytest
 import keras_archs
 from keras_archs import registry, weights
 from keras_archs.registry import PretrainedWeights
+from conftest import infer
 
 SMALL = "squeezenet1_1"  # 1.2M parameters: a real model whose files are quick to make
 
@@ -495,7 +496,7 @@ def test_a_real_twin_loads_keras_applications_file_format(serve, monkeypatch, tm
     _with_weights(monkeypatch, "densenet121", dataclasses.replace(entry, file_hash=_md5(content)), *info.weights[1:])
     ours = keras_archs.DenseNet121(weights="imagenet")
     images = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
-    np.testing.assert_allclose(ours.predict(images, verbose=0), reference.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(infer(ours, images), infer(reference, images), atol=1e-6)
 
 
 def _register(name, **options):
