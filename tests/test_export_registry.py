@@ -6,7 +6,6 @@ to cover each family's custom layers and blocks; `test_export_sweep.py` (marked 
 exports every other registered model with the same check.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,7 +13,7 @@ import tensorflow as tf
 import keras_archs
 from keras_archs import export
 
-from conftest import REPRESENTATIVES, random_images, small_side
+from conftest import REPRESENTATIVES, infer, random_images, small_side
 
 REPRESENTATIVE_NAMES = sorted(name for names in REPRESENTATIVES.values() for name in names)
 SAVED_MODEL_TOLERANCE = 1e-5
@@ -29,7 +28,7 @@ def assert_saved_model_reloads_with_identical_outputs(name, directory):
     served = tf.saved_model.load(saved).signatures["serving_default"](tf.constant(images))
     actual = next(iter(served.values())).numpy()
     np.testing.assert_allclose(
-        actual, keras.ops.convert_to_numpy(model(images, training=False)), atol=SAVED_MODEL_TOLERANCE
+        actual, infer(model, images), atol=SAVED_MODEL_TOLERANCE
     )
 
 

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import random_images, small_side
+from conftest import infer, random_images, small_side
 
 import keras_archs
 
@@ -72,10 +72,7 @@ def _assert_twins(name, **kwargs):
     _perturb_batch_norm_statistics(theirs)
     ours.set_weights(theirs.get_weights())
     images = random_images(side) * 255.0
-    # Called eagerly: predict() would trace each model into a graph first, which for these
-    # deep models costs several times the forward pass.
-    expected = keras.ops.convert_to_numpy(theirs(images, training=False))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(images, training=False)), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(infer(ours, images), infer(theirs, images), rtol=1e-6, atol=1e-7)
 
 
 def test_declared_twins_are_the_known_keras_applications():
