@@ -55,6 +55,7 @@ TORCHVISION_LICENSE = "BSD-3-Clause (torchvision); may carry ImageNet's terms (t
 PRESET_NAMES = (
     "lenet", "alexnet", "vgg", "googlenet", "inception_v3", "resnet", "resnet_cifar", "wide_resnet_cifar",
     "resnext_cifar", "densenet", "densenet_cifar", "mobilenet", "shufflenet", "modern",
+    "nas_proxy",
 )
 
 

@@ -21,6 +21,7 @@ NASNetMobile/Large. BatchNormalization uses `keras_archs.layers.norm.NASNET_BN`.
 """
 
 import dataclasses
+import json
 from typing import Optional, Tuple
 
 import keras
@@ -30,7 +31,12 @@ from keras_archs.layers.naming import LayerNames
 from keras_archs.layers.norm import NASNET_BN
 from keras_archs.layers.padding import correct_pad, max_pool
 
-__all__ = ["CellGenotype", "Genotype", "MAX_POOL_PADDINGS", "Node", "OPERATIONS", "nas_features"]
+__all__ = [
+    "CELL_KINDS", "CellGenotype", "Genotype", "MAX_POOL_PADDINGS", "Node", "OPERATIONS", "check_is_genotype",
+    "genotype_from_json", "genotype_to_json", "nas_features",
+]
+
+CELL_KINDS = ("normal", "reduction")
 
 SEPARABLE_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5, "sep_conv_7x7": 7}
 POOLS = {"avg_pool_3x3": keras.layers.AveragePooling2D, "max_pool_3x3": keras.layers.MaxPooling2D}
@@ -96,6 +102,78 @@ class Genotype:
                     f"{argument}.{kind}.concat must list states {lowest}..{len(cell.nodes) + 1} (a reduction cell "
                     f"cannot concatenate its full-size inputs). Received: concat={cell.concat!r}"
                 )
+
+
+def check_is_genotype(genotype, argument="genotype"):
+    """Raises ValueError unless `genotype` is a `Genotype`."""
+    if not isinstance(genotype, Genotype):
+        raise ValueError(f"{argument} must be a keras_archs.layers.nas.Genotype. Received: {argument}={genotype!r}")
+
+
+def genotype_to_json(genotype):
+    """The canonical text of a genotype's function: its nodes' (operation, input) pairs and concatenations.
+
+    Node labels (layer names a checkpoint expects) are not part of the function and are
+    left out; equal functions give equal texts.
+
+    Args:
+        genotype: a `Genotype`.
+
+    Returns:
+        A JSON string, e.g. `{"normal": {"concat": [5, 6], "nodes": [[["identity", 0], ...]]}, ...}`.
+    """
+    check_is_genotype(genotype, "genotype")
+    data = {
+        kind: {
+            "nodes": [[list(node.left), list(node.right)] for node in getattr(genotype, kind).nodes],
+            "concat": list(getattr(genotype, kind).concat),
+        }
+        for kind in CELL_KINDS
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def genotype_from_json(text, argument="genotype"):
+    """The genotype of a `genotype_to_json` text, validated.
+
+    Args:
+        text: the JSON text.
+        argument: the name used in error messages (e.g. a file argument of a recipe).
+
+    Returns:
+        A `Genotype` that passes `Genotype.validate()`.
+
+    Raises:
+        ValueError: naming `argument`, for text that is not JSON or not a genotype.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{argument} must be a genotype's JSON text ({error}). Received: {argument}={text!r:.200}") from None
+    cells = {}
+    for kind in CELL_KINDS:
+        cell = data.get(kind) if isinstance(data, dict) else None
+        try:
+            nodes = tuple(
+                Node((str(left[0]), _state(left[1])), (str(right[0]), _state(right[1])))
+                for left, right in cell["nodes"]
+            )
+            concat = tuple(_state(state) for state in cell["concat"])
+        except (TypeError, KeyError, ValueError, IndexError):
+            raise ValueError(
+                f"{argument}.{kind} must be {{\"nodes\": [[[operation, input], [operation, input]], ...], "
+                f"\"concat\": [state, ...]}}. Received: {argument}.{kind}={cell!r:.200}"
+            ) from None
+        cells[kind] = CellGenotype(nodes=nodes, concat=concat)
+    genotype = Genotype(**cells)
+    genotype.validate(argument)
+    return genotype
+
+
+def _state(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(value)
+    return value
 
 
 class _CellBuilder:

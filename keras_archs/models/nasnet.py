@@ -23,7 +23,9 @@ import keras
 
 from keras_archs.checks import check_bool, check_choice, check_positive_int
 from keras_archs.layers.naming import LayerNames
-from keras_archs.layers.nas import AUTO, CellGenotype, Genotype, Node, nas_features
+from keras_archs.layers.nas import (
+    AUTO, CellGenotype, Genotype, Node, check_is_genotype, genotype_from_json, nas_features,
+)
 from keras_archs.models.base import ApplicationArguments, build_model
 from keras_archs.registry import (
     KERAS_WEIGHTS_URL, TF_MODELS_LICENSE, InputSpec, Paper,
@@ -116,8 +118,7 @@ def _head(x, *, names, classes, classifier_activation):
 
 def _nasnet(arguments, *, genotype, num_cells, filters, stem_filters, skip_reduction, input_spec, default_name,
             max_pool_padding="zeros", form=None):
-    if not isinstance(genotype, Genotype):
-        raise ValueError(f"genotype must be a keras_archs.layers.nas.Genotype. Received: genotype={genotype!r}")
+    check_is_genotype(genotype)
     genotype.validate()
     check_positive_int(num_cells, "num_cells")
     check_positive_int(filters, "filters")
@@ -189,7 +190,9 @@ def NASNet(
         include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name: as in `keras.applications` (see
             `keras_archs.models.base.build_model`).
-        genotype: a `keras_archs.layers.nas.Genotype` (normal and reduction cells).
+        genotype: a `keras_archs.layers.nas.Genotype` (normal and reduction cells), or
+            its canonical JSON text (`keras_archs.layers.nas.genotype_to_json`), as a
+            search writes it and `--model-options` passes it.
         num_cells: N, normal cells per stack (three stacks).
         filters: F, filters of the first stack (the paper's penultimate width is 24F
             for NASNet-A); the stem cells use F // 4 and F // 2.
@@ -199,6 +202,8 @@ def NASNet(
     Returns:
         A `keras.Model`.
     """
+    if isinstance(genotype, str):
+        genotype = genotype_from_json(genotype)
     return _nasnet(
         ApplicationArguments.of(locals()), genotype=genotype, num_cells=num_cells, filters=filters,
         stem_filters=stem_filters, skip_reduction=skip_reduction, input_spec=INPUT_SPEC_MOBILE,

@@ -16,16 +16,16 @@ made before it), or its operation by another one; the identity mutation changes 
 """
 
 import dataclasses
-import json
 import random
 from typing import Tuple
 
 from keras_archs.checks import check_choice, check_positive_int
-from keras_archs.layers.nas import OPERATIONS, CellGenotype, Genotype, Node
+from keras_archs.layers.nas import (
+    CELL_KINDS, OPERATIONS, CellGenotype, Genotype, Node, check_is_genotype, genotype_from_json, genotype_to_json,
+)
 
 __all__ = ["CELL_KINDS", "MUTATIONS", "SearchSpace", "genotype_from_json", "genotype_to_json", "unused_states"]
 
-CELL_KINDS = ("normal", "reduction")
 MUTATIONS = ("hidden_state", "operation", "identity")
 
 
@@ -115,7 +115,7 @@ class SearchSpace:
 
     def check_genotype(self, genotype, argument="genotype"):
         """Raises ValueError unless `genotype` is a valid genotype of this space."""
-        _check_is_genotype(genotype, argument)
+        check_is_genotype(genotype, argument)
         genotype.validate(argument)
         for kind in CELL_KINDS:
             cell = getattr(genotype, kind)
@@ -132,77 +132,6 @@ class SearchSpace:
                         )
 
 
-def _check_is_genotype(genotype, argument):
-    if not isinstance(genotype, Genotype):
-        raise ValueError(f"{argument} must be a keras_archs.layers.nas.Genotype. Received: {argument}={genotype!r}")
-
-
 def _check_rng(rng):
     if not isinstance(rng, random.Random):
         raise TypeError(f"rng must be a random.Random. Received: rng={rng!r}")
-
-
-def genotype_to_json(genotype):
-    """The canonical text of a genotype's function: its nodes' (operation, input) pairs and concatenations.
-
-    Node labels (layer names a checkpoint expects) are not part of the function and are
-    left out; equal functions give equal texts.
-
-    Args:
-        genotype: a `Genotype`.
-
-    Returns:
-        A JSON string, e.g. `{"normal": {"concat": [5, 6], "nodes": [[["identity", 0], ...]]}, ...}`.
-    """
-    _check_is_genotype(genotype, "genotype")
-    data = {
-        kind: {
-            "nodes": [[list(node.left), list(node.right)] for node in getattr(genotype, kind).nodes],
-            "concat": list(getattr(genotype, kind).concat),
-        }
-        for kind in CELL_KINDS
-    }
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def genotype_from_json(text, argument="genotype"):
-    """The genotype of a `genotype_to_json` text, validated.
-
-    Args:
-        text: the JSON text.
-        argument: the name used in error messages (e.g. a file argument of a recipe).
-
-    Returns:
-        A `Genotype` that passes `Genotype.validate()`.
-
-    Raises:
-        ValueError: naming `argument`, for text that is not JSON or not a genotype.
-    """
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{argument} must be a genotype's JSON text ({error}). Received: {argument}={text!r:.200}") from None
-    cells = {}
-    for kind in CELL_KINDS:
-        cell = data.get(kind) if isinstance(data, dict) else None
-        try:
-            nodes = tuple(
-                Node((str(left[0]), _state(left[1])), (str(right[0]), _state(right[1])))
-                for left, right in cell["nodes"]
-            )
-            concat = tuple(_state(state) for state in cell["concat"])
-        except (TypeError, KeyError, ValueError, IndexError):
-            raise ValueError(
-                f"{argument}.{kind} must be {{\"nodes\": [[[operation, input], [operation, input]], ...], "
-                f"\"concat\": [state, ...]}}. Received: {argument}.{kind}={cell!r:.200}"
-            ) from None
-        cells[kind] = CellGenotype(nodes=nodes, concat=concat)
-    genotype = Genotype(**cells)
-    genotype.validate(argument)
-    return genotype
-
-
-def _state(value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(value)
-    return value

@@ -98,6 +98,8 @@ def build_parser(description, preset_help=DEFAULT_PRESET_HELP, epilog=None, **de
     add("--model-options", type=json_object, default={},
         help='JSON object of constructor options, e.g. \'{"aux_logits": true}\'')
     add("--checkpoint-every-steps", type=positive_int, help="also checkpoint inside epochs")
+    add("--precise-bn", type=positive_int, metavar="IMAGES",
+        help="after training, re-estimate BatchNorm statistics on this many training images (short runs)")
     add("--verbose", type=_verbosity, default="auto",
         help="0 silent, 1 progress bar, 2 one line per epoch; auto: 1 on a terminal, else 2")
     parser.set_defaults(**defaults)

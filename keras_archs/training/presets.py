@@ -290,6 +290,16 @@ PRESETS = {
             weight_decay=5e-5, decay_norm_and_bias=False, schedule="cosine", warmup_epochs=5,
             label_smoothing=0.1, use_ema=True, ema_momentum=0.9999, policy="randaugment", mixup_alpha=0.2,
         ),
+        Preset(
+            "nas_proxy",
+            source="The short proxy training of architecture-search candidates: Zoph 2018 (arXiv "
+            "1707.07012) §4 trains each child network for 20 epochs on CIFAR-10, Real 2019 (arXiv "
+            "1802.01548) §4 for 25; their optimizer settings are not restated here. SGD momentum 0.9 "
+            "with a cosine decay and no warmup, lr 0.05 at batch 64, weight decay 5e-4, no "
+            "augmentation: chosen and measured on the 8x8 digits (keras_archs.search), not published",
+            learning_rate=0.05, base_batch_size=64, batch_size=64, epochs=20,
+            weight_decay=5e-4, schedule="cosine", policy="none",
+        ),
     )
 }
 

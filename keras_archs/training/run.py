@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Mapping, Optional
 
 import keras
+import numpy as np
 import tensorflow as tf
 # TensorFlow exposes enable_op_determinism only; its query and undo live in this module.
 from tensorflow.python.framework import config as tf_config
@@ -38,6 +39,7 @@ from keras_archs.data import load_dataset
 from keras_archs.fileio import atomic_write, write_json
 from keras_archs.registry import model_info
 from keras_archs.training import presets as preset_module
+from keras_archs.training.batch_norm import reestimate_batch_norm
 from keras_archs.training.loop import Trainer
 from keras_archs.training.strategy import is_chief, resolve_jit_compile, select_strategy, set_precision
 
@@ -67,6 +69,12 @@ class RunConfig:
         seed, deterministic: reproducibility.
         model_options: extra constructor options (e.g. {"aux_logits": True}).
         checkpoint_every_steps: also checkpoint inside epochs.
+        precise_bn: after training, re-estimate the BatchNormalization statistics on this
+            many training images (unaugmented) before the final evaluation and `model.keras`
+            ("precise BN", `keras_archs.training.reestimate_batch_norm`); None keeps the
+            moving averages. Short runs need it: a momentum of 0.999 or more (NASNet's
+            0.9997) leaves the moving statistics near their initial values for thousands
+            of steps.
         verbose: Keras verbosity ("auto": progress bar on the chief).
     """
 
@@ -103,6 +111,7 @@ class RunConfig:
     deterministic: bool = False
     model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     checkpoint_every_steps: Optional[int] = None
+    precise_bn: Optional[int] = None
     verbose: Any = "auto"
 
     def resolved_run_name(self):
@@ -206,7 +215,7 @@ _RUN_OWNED_OPTIONS = ("name", "classes", "input_shape", "input_tensor", "include
 def _check_config(config, info):
     """Every setting of `config` that can be judged before any data is read."""
     for argument in ("epochs", "batch_size", "image_size", "channels", "steps_per_epoch", "train_examples",
-                     "validation_steps", "checkpoint_every_steps"):
+                     "validation_steps", "checkpoint_every_steps", "precise_bn"):
         _check_optional(getattr(config, argument), argument, check_positive_int)
     check_positive_int(config.steps_per_execution, "steps_per_execution")
     _check_optional(config.learning_rate, "learning_rate", _check_positive)
@@ -358,6 +367,9 @@ def _train(config):
                     verbose=config.verbose)
         if preset.use_ema:
             optimizer.finalize_variable_values(model.trainable_variables)
+        if config.precise_bn:
+            with strategy.scope():
+                reestimate_batch_norm(model, _training_images(config, common, config.precise_bn), batch_size)
         results = trainer.evaluate(eval_input(test_split))
         if chief:
             atomic_write(os.path.join(run_dir, "model.keras"), _saveable(model).save)
@@ -374,6 +386,13 @@ def _train(config):
     if chief:
         write_json(metrics, os.path.join(run_dir, "metrics.json"))
     return metrics
+
+
+def _training_images(config, common, count):
+    """Up to `count` unaugmented training images, as the model sees them (for precise BN)."""
+    dataset = load_dataset(config.data, config.train_split, training=False, cache=False, **common)
+    batches = [images.numpy() for images, _ in dataset.take(-(-count // common["batch_size"]))]
+    return np.concatenate(batches)[:count]
 
 
 def _callbacks(preset, run_dir, chief):
