@@ -24,9 +24,29 @@ from keras_archs.layers.nas import (
     CELL_KINDS, OPERATIONS, CellGenotype, Genotype, Node, check_is_genotype, genotype_from_json, genotype_to_json,
 )
 
-__all__ = ["CELL_KINDS", "MUTATIONS", "SearchSpace", "genotype_from_json", "genotype_to_json", "unused_states"]
+__all__ = [
+    "CELL_KINDS", "MUTATIONS", "Decision", "SearchSpace", "genotype_from_json", "genotype_to_json", "unused_states",
+]
 
 MUTATIONS = ("hidden_state", "operation", "identity")
+
+
+SIDES = ("left", "right")
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """One choice that makes a genotype: a node input (a state index) or a node operation.
+
+    Attributes:
+        name: e.g. "normal_2_left_input", "reduction_0_right_operation".
+        kind: "input" or "operation".
+        choices: what may be chosen, in order.
+    """
+
+    name: str
+    kind: str
+    choices: tuple
 
 
 def unused_states(nodes):
@@ -112,6 +132,55 @@ class SearchSpace:
                 operation = rng.choice(choices) if choices else operation
             cells[kind][index][side] = (operation, source)
         return Genotype(**{kind: self._cell(pairs) for kind, pairs in cells.items()}), mutation
+
+    def decisions(self):
+        """The choices that make a genotype, in the order a controller emits them.
+
+        Per cell (normal, then reduction) and node: the two inputs, then the two
+        operations (Zoph 2018 §3, Fig. 3 steps 1-4; step 5 is always addition here).
+        """
+        decisions = []
+        for kind in CELL_KINDS:
+            for index in range(self.nodes):
+                for side in SIDES:
+                    decisions.append(Decision(f"{kind}_{index}_{side}_input", "input", tuple(range(index + 2))))
+                for side in SIDES:
+                    decisions.append(Decision(f"{kind}_{index}_{side}_operation", "operation", self.operations))
+        return tuple(decisions)
+
+    def to_values(self, genotype):
+        """`genotype` as {decision name: choice} (see `decisions`)."""
+        self.check_genotype(genotype)
+        values = {}
+        for kind in CELL_KINDS:
+            for index, node in enumerate(getattr(genotype, kind).nodes):
+                for side, (operation, source) in zip(SIDES, (node.left, node.right)):
+                    values[f"{kind}_{index}_{side}_input"] = source
+                    values[f"{kind}_{index}_{side}_operation"] = operation
+        return values
+
+    def from_values(self, values, argument="values"):
+        """The genotype of {decision name: choice}; the inverse of `to_values`.
+
+        Raises:
+            ValueError: naming `argument`, when a decision is missing or its choice is
+                not one of its choices.
+        """
+        for decision in self.decisions():
+            if decision.name not in values or values[decision.name] not in decision.choices:
+                raise ValueError(
+                    f"{argument} must choose {decision.name} among {decision.choices}. "
+                    f"Received: {argument}[{decision.name!r}]={values.get(decision.name)!r}"
+                )
+        cells = {}
+        for kind in CELL_KINDS:
+            pairs = [
+                tuple((values[f"{kind}_{index}_{side}_operation"], values[f"{kind}_{index}_{side}_input"])
+                      for side in SIDES)
+                for index in range(self.nodes)
+            ]
+            cells[kind] = self._cell(pairs)
+        return Genotype(**cells)
 
     def check_genotype(self, genotype, argument="genotype"):
         """Raises ValueError unless `genotype` is a valid genotype of this space."""
