@@ -17,9 +17,11 @@ setup(
         "tensorflow-datasets",
         "scikit-learn",  # the embedded handwritten digits of the main job
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; training writes its logs
+        "keras-tuner",  # keras_archs.search: its oracles keep the trials, resumption and distribution
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx", "safetensors", "huggingface_hub"],
+        "test": ["pytest", "pytest-xdist", "ai-edge-litert", "onnx", "onnxruntime", "tf2onnx", "safetensors", "huggingface_hub",
+                 "matplotlib"],
         "litert": ["ai-edge-litert"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],
         "tools": ["matplotlib"],

@@ -43,7 +43,7 @@ from keras_archs.training.batch_norm import reestimate_batch_norm
 from keras_archs.training.loop import Trainer
 from keras_archs.training.strategy import is_chief, resolve_jit_compile, select_strategy, set_precision
 
-__all__ = ["RunConfig", "SaveModels", "train"]
+__all__ = ["RunConfig", "SaveModels", "default_split", "train"]
 
 
 @dataclasses.dataclass
@@ -153,8 +153,14 @@ class SaveModels(keras.callbacks.Callback):
             write_json({"monitor": self.monitor, "value": value, "epoch": epoch + 1}, self._best_file)
 
 
-def _default_split(source, wanted, fallback):
-    """`wanted` if the source has it, else `fallback` (e.g. CIFAR has no validation split)."""
+def default_split(source, wanted, fallback):
+    """`wanted` if the source has it, else `fallback` (e.g. CIFAR has no validation split).
+
+    Args:
+        source: a data source of `load_dataset`.
+        wanted: the split name preferred ("validation").
+        fallback: the split used when a TFDS source lacks `wanted`.
+    """
     from keras_archs.data import resolve_source
 
     kind, location = resolve_source(source)
@@ -299,8 +305,8 @@ def _train(config):
     policy = config.policy or preset.policy
     mixup = preset.mixup_alpha if config.mixup_alpha is None else config.mixup_alpha
     cutmix = preset.cutmix_alpha if config.cutmix_alpha is None else config.cutmix_alpha
-    validation_split = config.validation_split or _default_split(config.data, "validation", "test")
-    test_split = config.test_split or _default_split(config.data, "test", validation_split)
+    validation_split = config.validation_split or default_split(config.data, "validation", "test")
+    test_split = config.test_split or default_split(config.data, "test", validation_split)
 
     common = dict(
         batch_size=batch_size, image_size=image_size, channels=channels, one_hot=True,
