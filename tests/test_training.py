@@ -251,3 +251,28 @@ def test_reestimate_batch_norm_sets_the_moving_statistics_to_the_data_average():
     assert batch_norm.momentum == 0.999
     with pytest.raises(ValueError, match="Received: batch_size=0"):
         training.reestimate_batch_norm(model, images, batch_size=0)
+
+
+def _first_batch_norm_and_its_mean_input(run_dir, images):
+    model = keras.models.load_model(run_dir / "model.keras")
+    batch_norm = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    activations = keras.ops.convert_to_numpy(keras.Model(model.inputs, batch_norm.input)(images))
+    return keras.ops.convert_to_numpy(batch_norm.moving_mean), activations.mean(axis=(0, 1, 2))
+
+
+def test_precise_bn_sets_the_saved_models_batch_norm_statistics_to_the_training_images_average(tmp_path):
+    """RunConfig.precise_bn: the first BatchNorm of model.keras holds the mean of its inputs over those images."""
+    info = keras_archs.model_info("resnet20")
+    images = np.concatenate([batch.numpy() for batch, _ in load_dataset(
+        "digits", "train", batch_size=32, image_size=32, channels=3, training=False,
+        preprocessing=info.preprocessing).take(2)])
+    assert len(images) == 64
+    for run_name, precise_bn in (("precise", 64), ("moving", None)):
+        training.train(training.RunConfig(
+            model="resnet20", data="digits", epochs=1, batch_size=32, steps_per_epoch=4, precise_bn=precise_bn,
+            output_dir=str(tmp_path), run_name=run_name, verbose=0, precision="float32"))
+    moving_mean, input_mean = _first_batch_norm_and_its_mean_input(tmp_path / "precise", images)
+    np.testing.assert_allclose(moving_mean, input_mean, rtol=1e-4, atol=1e-5)
+    # Without it, four steps of momentum 0.9 leave the moving mean near its initial zeros.
+    moving_mean, input_mean = _first_batch_norm_and_its_mean_input(tmp_path / "moving", images)
+    assert not np.allclose(moving_mean, input_mean, rtol=0.05, atol=1e-3)
