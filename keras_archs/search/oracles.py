@@ -21,7 +21,6 @@ Every oracle maximizes `OBJECTIVE`, the "reward" metric a trial reports.
 
 import base64
 import io
-import json
 import math
 import random
 
@@ -31,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_archs.checks import check_positive_int
-from keras_archs.fileio import atomic_write
+from keras_archs.fileio import write_json
 from keras_archs.search.space import SearchSpace
 
 __all__ = [
@@ -50,14 +49,6 @@ def search_hyperparameters(space):
     for decision in space.decisions():
         hyperparameters.Choice(decision.name, list(decision.choices), ordered=False)
     return hyperparameters
-
-
-def _write_json_text(state, path):
-    def write(temporary):
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(state))
-
-    atomic_write(path, write)
 
 
 def _check_seed(seed):
@@ -86,6 +77,7 @@ class GenotypeOracle(keras_tuner.Oracle):
             raise ValueError(f"space must be a keras_archs.search.space.SearchSpace. Received: space={space!r}")
         check_positive_int(max_trials, "max_trials")
         _check_seed(seed)
+        # KerasTuner replaces a seed of 0 by a random one; its own draws are unused here.
         super().__init__(
             objective=OBJECTIVE, max_trials=max_trials, hyperparameters=search_hyperparameters(space),
             allow_new_entries=False, tune_new_entries=False, seed=seed + 1, **kwargs,
@@ -126,10 +118,10 @@ class GenotypeOracle(keras_tuner.Oracle):
     # KerasTuner writes its JSON files in place; these write them through a temp file and
     # rename, so a search killed mid-write resumes from the previous state.
     def save(self):
-        _write_json_text(self.get_state(), self._get_oracle_fname())
+        write_json(self.get_state(), self._get_oracle_fname())
 
     def _save_trial(self, trial):
-        _write_json_text(trial.get_state(), f"{self._get_trial_dir(trial.trial_id)}/trial.json")
+        write_json(trial.get_state(), f"{self._get_trial_dir(trial.trial_id)}/trial.json")
 
 
 class RandomSearchOracle(GenotypeOracle):
@@ -206,13 +198,18 @@ class Controller:
         self.operation_offset = max_inputs
         start_token = max_inputs + len(space.operations)
         self.start_token = start_token
-        initializer = keras.initializers.RandomUniform(-0.1, 0.1, seed=seed)
-        self.embedding = keras.layers.Embedding(start_token + 1, units, embeddings_initializer=initializer, dtype="float32")
-        self.cell = keras.layers.LSTMCell(units, kernel_initializer=initializer, recurrent_initializer=initializer,
-                                          dtype="float32")
+        def initializer(offset):
+            # Zoph and Le 2017 §4.1: uniform in [-0.08, 0.08]; one seed per weight.
+            return keras.initializers.RandomUniform(-0.08, 0.08, seed=seed * 8 + offset)
+
+        self.embedding = keras.layers.Embedding(start_token + 1, units, embeddings_initializer=initializer(0),
+                                                dtype="float32")
+        self.cell = keras.layers.LSTMCell(units, kernel_initializer=initializer(1),
+                                          recurrent_initializer=initializer(2), dtype="float32")
         self.heads = {
-            "input": keras.layers.Dense(max_inputs, kernel_initializer=initializer, dtype="float32"),
-            "operation": keras.layers.Dense(len(space.operations), kernel_initializer=initializer, dtype="float32"),
+            "input": keras.layers.Dense(max_inputs, kernel_initializer=initializer(3), dtype="float32"),
+            "operation": keras.layers.Dense(len(space.operations), kernel_initializer=initializer(4),
+                                            dtype="float32"),
         }
         self.embedding.build((None,))
         self.cell.build((None, units))

@@ -18,7 +18,6 @@ import keras_tuner
 from keras_archs.checks import check_positive_int
 from keras_archs.fileio import write_json
 from keras_archs.layers.nas import genotype_to_json
-from keras_archs.search.oracles import _write_json_text
 from keras_archs.search.reward import Reward
 
 __all__ = ["CandidateTraining", "CellSearchTuner", "CANDIDATE_MODEL"]
@@ -185,4 +184,4 @@ class CellSearchTuner(keras_tuner.engine.base_tuner.BaseTuner):
     def save(self):
         if not self._is_worker():
             self.oracle.save()
-        _write_json_text(self.get_state(), self._get_tuner_fname())
+        write_json(self.get_state(), self._get_tuner_fname())
