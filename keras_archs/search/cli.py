@@ -53,7 +53,8 @@ def build_parser(description=None, epilog=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--strategy", choices=tuple(STRATEGIES), default="evolution",
-        help="evolution (Real 2019), reinforce (Zoph 2018) or random (default: evolution)")
+        help="evolution (Real 2019), reinforce (Zoph and Le 2017 over Zoph 2018's cells) or random "
+        "(default: evolution)")
     add("--data", default="digits", help="digits, a TFDS name, an image folder or tfrecord:GLOB (default: digits)")
     add("--trials", type=positive_int, default=20, help="candidates to train (default: 20)")
     add("--cells", type=positive_int, default=1, help="N, normal cells per stack of a candidate (default: 1)")
@@ -76,6 +77,7 @@ def build_parser(description=None, epilog=None):
     add("--validation-split", help="split that scores them (default: validation, else test)")
     add("--test-split", help="split the final model is reported on (default: test)")
     add("--data-dir", help="TFDS data_dir")
+    add("--download", action="store_true", help="let TFDS download and prepare the data set")
     add("--objective", default="accuracy",
         help="accuracy, or accuracy,macs / accuracy,params / accuracy,latency_ms (default: accuracy)")
     add("--target-macs", type=positive_float, help="T of an accuracy,macs objective (multiply-adds)")
@@ -150,6 +152,9 @@ def _oracle_options(args, space):
     options = {"space": space, "max_trials": args.trials, "seed": args.seed}
     if args.strategy == "evolution":
         population = args.population or min(100, max(2, args.trials // 2))
+        if args.sample_size is not None and args.sample_size > population:
+            raise ValueError(f"--sample-size must be at most --population ({population}). "
+                             f"Received: --sample-size {args.sample_size}")
         sample = args.sample_size or max(2, population // 4)
         options.update(population_size=population, sample_size=sample if args.sample_size else min(sample, population))
     elif args.strategy == "reinforce":
@@ -163,20 +168,36 @@ def _oracle_options(args, space):
     return options
 
 
+def _check_splits(args):
+    """Refuses a search that would score its candidates on the split the final model is reported on."""
+    from keras_archs.training import default_split
+
+    validation = args.validation_split or default_split(args.data, "validation", "test")
+    test = args.test_split or default_split(args.data, "test", validation)
+    if validation == test:
+        raise ValueError(
+            f"The candidates would be scored on the {test!r} split the final model is reported on: "
+            f"{args.data} has no validation split. Hold out part of the training data, e.g. "
+            "--train-split 'train[:90%]' --validation-split 'train[90%:]' (TFDS slices). "
+            f"Received: --validation-split {validation}, --test-split {test}"
+        )
+
+
 def _plan(args):
     """Checks every setting (building one candidate) before any data is trained on."""
     from keras_archs import training
+    from keras_archs.layers.nas import genotype_to_json
     from keras_archs.registry import model_info
     from keras_archs.search.oracles import make_oracle
-    from keras_archs.search.reward import Reward
+    from keras_archs.search.reward import COSTS, Reward
     from keras_archs.search.tuner import CANDIDATE_MODEL, CandidateTraining
 
     if args.seed < 0:
         raise ValueError(f"--seed must be an integer >= 0. Received: --seed {args.seed}")
     training.get_preset(args.preset)
     reward = Reward.from_objective(
-        args.objective, {"macs": args.target_macs, "params": args.target_params, "latency_ms": args.target_latency_ms},
-        exponent=args.cost_exponent,
+        args.objective, {cost: getattr(args, f"target_{cost}") for cost in COSTS}, exponent=args.cost_exponent,
+        names={"objective": "--objective", **{cost: f"--target-{cost.replace('_', '-')}" for cost in COSTS}},
     )
     space = _space(args)
     genotype = _read_genotype(args.genotype) if args.genotype else None
@@ -185,9 +206,10 @@ def _plan(args):
         image_size=args.image_size, channels=args.channels, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, policy=args.policy, preset=args.preset, precision=args.precision,
         seed=args.seed, precise_bn=args.precise_bn, train_split=args.train_split,
-        validation_split=args.validation_split, test_split=args.test_split, data_dir=args.data_dir, reward=reward,
-        verbose=args.verbose,
+        validation_split=args.validation_split, test_split=args.test_split, data_dir=args.data_dir,
+        download=args.download, reward=reward, verbose=args.verbose,
     )
+    _check_splits(args)
     options = _oracle_options(args, space)
     # The oracle's own checks (population, controller settings), before anything is written.
     make_oracle(args.strategy, **options)
@@ -200,16 +222,25 @@ def _plan(args):
         try:
             info.build(classes=10, input_shape=shape, **candidate.model_options(probe, cells, filters))
         except ValueError as error:
-            raise ValueError(f"A candidate of {cells} cells and {filters} filters does not build: {error}") from None
-    name = args.search_name or re.sub(
-        r"[^A-Za-z0-9_.-]+", "_",
-        f"search-{args.strategy}-{os.path.basename(os.path.normpath(args.data.split(':', 1)[-1])) or 'data'}",
-    )
+            raise ValueError(f"A candidate of {cells} cells and {filters} filters at --image-size {args.image_size} "
+                             f"does not build: {error}") from None
+    data = os.path.basename(os.path.normpath(args.data.split(":", 1)[-1])) or "data"
+    if args.genotype:
+        default_name = f"genotype-{os.path.splitext(os.path.basename(args.genotype))[0]}-{data}"
+    else:
+        default_name = f"search-{args.strategy}-{data}"
+    name = args.search_name or re.sub(r"[^A-Za-z0-9_.-]+", "_", default_name)
     settings = {
-        "strategy": args.strategy, "space": {"nodes": space.nodes, "operations": list(space.operations)},
-        "oracle": {key: value for key, value in options.items() if key not in ("space",)},
         "training": {key: value for key, value in dataclasses.asdict(candidate).items() if key != "verbose"},
+        # The final model's size: a rerun at another size would find this one's files.
+        "final": {"cells": args.final_cells or args.cells, "filters": args.final_filters or args.filters,
+                  "epochs": args.final_epochs or args.epochs},
     }
+    if genotype is None:
+        settings.update(strategy=args.strategy, space={"nodes": space.nodes, "operations": list(space.operations)},
+                        oracle={key: value for key, value in options.items() if key != "space"})
+    else:
+        settings["genotype"] = genotype_to_json(genotype)
     settings = json.loads(json.dumps(settings, default=str))
     return _Plan(os.path.join(args.output_dir, name), candidate, space, options, settings, genotype)
 

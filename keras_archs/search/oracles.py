@@ -13,8 +13,9 @@ of `SearchSpace.decisions()`: every node's two inputs and two operations, per ce
 - `ReinforceOracle`: a recurrent controller emits a genotype decision by decision and is
   trained with REINFORCE on the rewards, with a moving-average baseline and an entropy
   bonus (Zoph and Le 2017, "Neural Architecture Search with Reinforcement Learning",
-  arXiv 1611.01578, §3.2; Zoph et al. 2018, arXiv 1707.07012, §3: one LSTM layer, a
-  softmax per decision, each choice fed back as the next input).
+  arXiv 1611.01578, §3.2), emitting the cells of Zoph et al. 2018 (arXiv 1707.07012, §3:
+  one LSTM layer, a softmax per decision, each choice fed back as the next input; that
+  paper trained its controller with PPO instead of REINFORCE).
 
 Every oracle maximizes `OBJECTIVE`, the "reward" metric a trial reports.
 """
@@ -109,7 +110,12 @@ class GenotypeOracle(keras_tuner.Oracle):
         return [self.trials[trial_id] for trial_id in self.end_order if self.trials[trial_id].status == COMPLETED]
 
     def get_state(self):
-        return {**super().get_state(), "origins": self.origins}
+        state = super().get_state()
+        # KerasTuner's end_trial saves before it drops the ended trial from ongoing_trials;
+        # reload() would hand that finished trial out again.
+        state["ongoing_trials"] = {tuner_id: trial_id for tuner_id, trial_id in state["ongoing_trials"].items()
+                                   if self.trials[trial_id].status == RUNNING}
+        return {**state, "origins": self.origins}
 
     def set_state(self, state):
         super().set_state(state)
@@ -175,7 +181,7 @@ class EvolutionOracle(GenotypeOracle):
 
 
 class Controller:
-    """A one-layer LSTM that emits a genotype decision by decision (Zoph 2018 §3).
+    """A one-layer LSTM that emits a genotype decision by decision (the controller of Zoph 2018 §3).
 
     Each step reads the embedding of the previous choice, and a softmax over the
     current decision's choices (an input head masked to the node's earlier states, or
@@ -284,7 +290,7 @@ class Controller:
 
 
 class ReinforceOracle(GenotypeOracle):
-    """A recurrent controller trained with REINFORCE (Zoph and Le 2017 §3.2; Zoph 2018 §3).
+    """A recurrent controller trained with REINFORCE (Zoph and Le 2017 §3.2) over Zoph 2018's cells.
 
     Every new trial is a genotype sampled from the controller; every completed trial
     updates it once with advantage `reward - baseline`, the baseline being an

@@ -51,32 +51,39 @@ class Reward:
             raise ValueError(f"exponent must be a number <= 0. Received: exponent={self.exponent!r}")
 
     @classmethod
-    def from_objective(cls, objective, targets=None, exponent=MNASNET_EXPONENT):
+    def from_objective(cls, objective, targets=None, exponent=MNASNET_EXPONENT, names=None):
         """The reward an objective text names: "accuracy" or "accuracy,<cost>".
 
         Args:
             objective: "accuracy", "accuracy,macs", "accuracy,params" or
                 "accuracy,latency_ms".
-            targets: {cost: target} of the targets given; every one must be the
-                objective's cost.
+            targets: {cost: target or None}; only the objective's cost may have one.
             exponent: w.
+            names: how error messages name the arguments: {"objective": ..., cost: ...}
+                (a command line passes its flags); default "objective" and "target_<cost>".
 
         Raises:
-            ValueError: for another objective, a missing target, or a target for a cost
-                the objective does not name.
+            ValueError: naming the argument, for another objective, a missing target, or
+                a target for a cost the objective does not name.
         """
+        names = {"objective": "objective", **{cost: f"target_{cost}" for cost in COSTS}, **(names or {})}
         parts = [part.strip() for part in str(objective).split(",")]
         allowed = ["accuracy"] + [f"accuracy,{cost}" for cost in COSTS]
         if parts[0] != "accuracy" or len(parts) > 2 or (len(parts) == 2 and parts[1] not in COSTS):
-            raise ValueError(f"objective must be one of {allowed}. Received: objective={objective!r}")
+            raise ValueError(f"{names['objective']} must be one of {allowed}. Received: {names['objective']}={objective!r}")
         cost = parts[1] if len(parts) == 2 else None
         given = {name: value for name, value in (targets or {}).items() if value is not None}
-        for name in given:
+        for name, value in given.items():
             if name != cost:
                 raise ValueError(
-                    f"A {name} target needs the objective accuracy,{name}. Received: objective={objective!r}, "
-                    f"target_{name}={given[name]!r}"
+                    f"{names[name]} needs the objective accuracy,{name}. "
+                    f"Received: {names['objective']}={objective!r}, {names[name]}={value!r}"
                 )
+        if cost is not None and cost not in given:
+            raise ValueError(
+                f"The objective accuracy,{cost} needs {names[cost]}, the target T of accuracy x (cost/T)^w. "
+                f"Received: {names['objective']}={objective!r} and no {names[cost]}"
+            )
         return cls(cost=cost, target=given.get(cost), exponent=exponent)
 
     @property

@@ -47,7 +47,7 @@ class CandidateTraining:
             a short run); None keeps the moving averages.
         train_split, validation_split, test_split: the splits that train, score
             (the reward) and report (the final model); None: the recipes' defaults.
-        data_dir: TFDS data_dir.
+        data_dir, download: TFDS data_dir, and whether TFDS may download the data.
         reward: the `Reward`.
         latency_runs: LiteRT runs per latency median (a "latency_ms" cost only).
         verbose: Keras verbosity of the training runs.
@@ -71,6 +71,7 @@ class CandidateTraining:
     validation_split: Optional[str] = None
     test_split: Optional[str] = None
     data_dir: Optional[str] = None
+    download: bool = False
     reward: Reward = Reward()
     latency_runs: int = 20
     verbose: Any = 0
@@ -105,7 +106,7 @@ class CandidateTraining:
             channels=self.channels, policy=self.policy, precision=self.precision, seed=self.seed,
             train_split=self.train_split, validation_split=validation_split,
             test_split=self.test_split if final else validation_split,
-            data_dir=self.data_dir, output_dir=os.fspath(output_dir), run_name=run_name,
+            data_dir=self.data_dir, download=self.download, output_dir=os.fspath(output_dir), run_name=run_name,
             model_options=self.model_options(genotype, cells, filters), precise_bn=self.precise_bn,
             verbose=self.verbose,
         )
