@@ -107,7 +107,8 @@ def _cell(value):
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+        # Counts (MACs, parameters) are whole; rates and seconds are not.
+        return f"{int(value):,}" if value.is_integer() else f"{value:.4g}"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
