@@ -1,8 +1,11 @@
 """The package works under `python -OO`, where every docstring is None."""
 
 import os
+import pathlib
 import subprocess
 import sys
+
+RECIPE = pathlib.Path(__file__).resolve().parents[1] / "recipes" / "search.py"
 
 SCRIPT = (
     "import keras_archs\n"
@@ -10,6 +13,14 @@ SCRIPT = (
     "keras_archs.get_model('resnet18', input_shape=(32, 32, 3), classes=3)\n"
     "keras_archs.get_model('resnet20', input_shape=(32, 32, 3), classes=3)\n"
     "cli.build_parser()\n"
+    "from keras_archs.search import cli as search_cli\n"
+    "search_cli.build_parser()\n"
+    "import runpy, sys\n"
+    "sys.argv = ['search.py', '--help']\n"
+    "try:\n"
+    f"    runpy.run_path({str(RECIPE)!r}, run_name='__main__')\n"
+    "except SystemExit as exit_:\n"
+    "    assert exit_.code == 0, exit_.code\n"
     "assert keras_archs.ResNet50.__doc__ is None\n"  # really optimized, not a silent -OO no-op
 )
 

@@ -359,7 +359,8 @@ def main(argv=None, description=None):
     Bad flags and settings end in a one-line error on stderr and exit code 2, before
     any training.
     """
-    first_line, _, rest = (description or __doc__).strip().partition("\n")
+    # Under `python -OO` every docstring is None.
+    first_line, _, rest = (description or __doc__ or "Search the NASNet cell space.").strip().partition("\n")
     parser = build_parser(first_line, rest.strip("\n") or None)
     args = parser.parse_args(argv)
     try:
