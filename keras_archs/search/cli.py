@@ -47,7 +47,10 @@ def _cost_exponent(text):
 
 def build_parser(description=None, epilog=None):
     """The search recipe's argument parser."""
+    from keras_archs.augment import POLICIES
     from keras_archs.search.oracles import STRATEGIES
+    from keras_archs.training.presets import PRESETS
+    from keras_archs.training.strategy import PRECISIONS
 
     parser = OneLineErrorParser(description=description or "Search the NASNet cell space.", epilog=epilog,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,9 +71,11 @@ def build_parser(description=None, epilog=None):
     add("--learning-rate", type=positive_float, help="base learning rate (default: the preset's)")
     add("--image-size", type=positive_int, default=32, help="input side (default: 32)")
     add("--channels", type=int, choices=(1, 3), help="input channels (default: 3)")
-    add("--preset", default="nas_proxy", help="training preset of the candidates (default: nas_proxy)")
-    add("--policy", help="augmentation policy (default: the preset's, none)")
-    add("--precision", default="auto", help="auto, float32, mixed_bfloat16 or mixed_float16 (default: auto)")
+    add("--preset", choices=sorted(PRESETS), default="nas_proxy", metavar="PRESET",
+        help="training preset of the candidates (default: nas_proxy)")
+    add("--policy", choices=list(POLICIES), metavar="POLICY", help="augmentation policy (default: the preset's, none)")
+    add("--precision", choices=PRECISIONS, default="auto",
+        help="auto: mixed_bfloat16 on bf16 hardware, mixed_float16 on GPUs 7.x, else float32 (default: auto)")
     add("--precise-bn", type=positive_int, default=512, metavar="IMAGES",
         help="training images that re-estimate BatchNorm statistics after each training (default: 512)")
     add("--train-split", default="train", help="split that trains the candidates (default: train)")
@@ -156,7 +161,7 @@ def _oracle_options(args, space):
             raise ValueError(f"--sample-size must be at most --population ({population}). "
                              f"Received: --sample-size {args.sample_size}")
         sample = args.sample_size or max(2, population // 4)
-        options.update(population_size=population, sample_size=sample if args.sample_size else min(sample, population))
+        options.update(population_size=population, sample_size=sample)
     elif args.strategy == "reinforce":
         if args.baseline_decay >= 1:
             raise ValueError(f"--baseline-decay must be below 1. Received: --baseline-decay {args.baseline_decay}")
@@ -185,7 +190,6 @@ def _check_splits(args):
 
 def _plan(args):
     """Checks every setting (building one candidate) before any data is trained on."""
-    from keras_archs import training
     from keras_archs.layers.nas import genotype_to_json
     from keras_archs.registry import model_info
     from keras_archs.search.oracles import make_oracle
@@ -194,7 +198,6 @@ def _plan(args):
 
     if args.seed < 0:
         raise ValueError(f"--seed must be an integer >= 0. Received: --seed {args.seed}")
-    training.get_preset(args.preset)
     reward = Reward.from_objective(
         args.objective, {cost: getattr(args, f"target_{cost}") for cost in COSTS}, exponent=args.cost_exponent,
         names={"objective": "--objective", **{cost: f"--target-{cost.replace('_', '-')}" for cost in COSTS}},
