@@ -481,3 +481,24 @@ def test_write_report_writes_the_tables_and_the_chart(tmp_path):
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Every file went through a temp path that was renamed into place: none is left over.
     assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(".") or "tmp" in path.name]
+
+
+# The costs a trial is charged.
+
+
+def test_a_latency_reward_measures_the_candidates_float32_tflite_file_in_litert(tmp_path):
+    """CandidateTraining.measure: MACs and parameters from keras_archs.profile, latency from LiteRT."""
+    import keras_archs
+    from keras_archs.fileio import write_json
+    from keras_archs.search.tuner import CandidateTraining
+
+    genotype = SearchSpace(nodes=1, operations=("sep_conv_3x3", "identity")).sample(random.Random(0))
+    training = CandidateTraining(cells=1, filters=8, reward=Reward(cost="latency_ms", target=1.0), latency_runs=3)
+    write_json({"resolved": {"classes": 10, "image_size": 32, "channels": 1}}, tmp_path / "config.json")
+    costs = training.measure(genotype, str(tmp_path))
+    model = keras_archs.NASNet(genotype=genotype, num_cells=1, filters=8, stem_filters=8, classes=10,
+                               input_shape=(32, 32, 1))
+    assert costs["macs"] == keras_archs.profile(model).macs
+    assert costs["params"] == sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    assert (tmp_path / "model.tflite").is_file()
+    assert costs["latency_ms"] > 0
