@@ -291,3 +291,35 @@ def test_a_chief_and_two_workers_run_every_trial_once_and_the_chief_reports_them
         assert _epochs_trained(output[tuner_id]) == len(ran), output[tuner_id][-4000:]
         assert f"worker {tuner_id}: no trials left" in output[tuner_id]
     assert _epochs_trained(output["chief"]) == 0, output["chief"][-4000:]
+
+
+@pytest.mark.search
+def test_a_search_on_tfds_data_scores_on_a_held_out_slice_of_train_and_reports_on_test(tmp_path, capsys):
+    """The TFDS code path (tfds.testing.mock_data for CIFAR-10) with the papers' held-out training slice."""
+    import tensorflow_datasets as tfds
+
+    from keras_archs.search import cli
+
+    tiny = ["--nodes", "1", "--operations", "identity,avg_pool_3x3", "--epochs", "1", "--precise-bn", "16",
+            "--precision", "float32", "--no-references", "--output-dir", str(tmp_path)]
+    with tfds.testing.mock_data(num_examples=40):
+        # A batch larger than the training slice is refused by the first trial, before it trains.
+        code = cli.main(["--data", "cifar10", "--train-split", "train[:75%]", "--validation-split", "train[75%:]",
+                         "--trials", "2", "--search-name", "too-big", *tiny])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1 and "batch_size=64" in err
+        assert not (tmp_path / "too-big").exists()
+
+        code = cli.main(["--data", "cifar10", "--train-split", "train[:75%]", "--validation-split", "train[75%:]",
+                         "--trials", "2", "--batch-size", "8", "--export-samples", "16", "--calibration-samples", "16",
+                         "--search-name", "cifar", *tiny])
+    assert code == 0
+    search = tmp_path / "cifar"
+    for trial_id in ("0", "1"):
+        config = json.loads((search / "tuner" / f"trial_{trial_id}" / "run" / "config.json").read_text())
+        assert (config["data"], config["train_split"]) == ("cifar10", "train[:75%]")
+        assert config["validation_split"] == config["test_split"] == "train[75%:]"
+    summary = json.loads((search / "final" / "summary.json").read_text())
+    assert summary["test_split"] == "test" and summary["int8_images"] == 16
+    assert (search / "final" / "model_int8.tflite").is_file()

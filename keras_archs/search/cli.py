@@ -23,8 +23,10 @@ import json
 import os
 import random
 import re
+import shutil
 import sys
 
+import keras_tuner
 from keras_tuner.src.distribute import utils as distribute_utils
 
 from keras_archs.cli_types import OneLineErrorParser, fail, non_negative_float, positive_float, positive_int
@@ -371,8 +373,16 @@ def main(argv=None, description=None):
         _check_search_dir(plan)
     except ValueError as error:
         return fail(parser.prog, f"error: {error}")
+    created = not os.path.exists(plan.search_dir)
     write_json(plan.settings, os.path.join(plan.search_dir, "search.json"))
-    genotype = plan.genotype or _search(plan, args)
+    try:
+        genotype = plan.genotype or _search(plan, args)
+    except keras_tuner.errors.FatalError as error:
+        # A setting only the data can judge (e.g. a batch larger than the training split):
+        # the first trial refused it before training, so a new folder holds nothing of use.
+        if created:
+            shutil.rmtree(plan.search_dir, ignore_errors=True)
+        return fail(parser.prog, f"error: {error}")
     if genotype is None or not args.final:
         return 0
     summary = _final(plan, args, genotype)

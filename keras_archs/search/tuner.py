@@ -174,7 +174,12 @@ class CellSearchTuner(keras_tuner.engine.base_tuner.BaseTuner):
 
     def run_trial(self, trial):
         genotype = self.space.from_values(trial.hyperparameters.values, argument=f"trial {trial.trial_id}")
-        return self.training.evaluate(genotype, self.get_trial_dir(trial.trial_id))
+        try:
+            return self.training.evaluate(genotype, self.get_trial_dir(trial.trial_id))
+        except ValueError as error:
+            # `training.train` checks its settings before it trains: every trial would fail
+            # the same way, so the search stops here instead of failing trial after trial.
+            raise keras_tuner.errors.FatalError(str(error)) from error
 
     def on_search_begin(self):
         super().on_search_begin()
