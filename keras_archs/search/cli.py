@@ -22,7 +22,6 @@ import dataclasses
 import json
 import os
 import random
-import re
 import shutil
 import sys
 
@@ -175,12 +174,9 @@ def _oracle_options(args, space):
     return options
 
 
-def _check_splits(args):
+def _check_splits(args, candidate):
     """Refuses a search that would score its candidates on the split the final model is reported on."""
-    from keras_archs.training import default_split
-
-    validation = args.validation_split or default_split(args.data, "validation", "test")
-    test = args.test_split or default_split(args.data, "test", validation)
+    validation, test = candidate.splits()
     if validation == test:
         raise ValueError(
             f"The candidates would be scored on the {test!r} split the final model is reported on: "
@@ -197,6 +193,7 @@ def _plan(args):
     from keras_archs.search.oracles import make_oracle
     from keras_archs.search.reward import COSTS, Reward
     from keras_archs.search.tuner import CANDIDATE_MODEL, CandidateTraining
+    from keras_archs.training.run import folder_name
 
     if args.seed < 0:
         raise ValueError(f"--seed must be an integer >= 0. Received: --seed {args.seed}")
@@ -214,7 +211,7 @@ def _plan(args):
         validation_split=args.validation_split, test_split=args.test_split, data_dir=args.data_dir,
         download=args.download, reward=reward, verbose=args.verbose,
     )
-    _check_splits(args)
+    _check_splits(args, candidate)
     options = _oracle_options(args, space)
     # The oracle's own checks (population, controller settings), before anything is written.
     make_oracle(args.strategy, **options)
@@ -229,12 +226,11 @@ def _plan(args):
         except ValueError as error:
             raise ValueError(f"A candidate of {cells} cells and {filters} filters at --image-size {args.image_size} "
                              f"does not build: {error}") from None
-    data = os.path.basename(os.path.normpath(args.data.split(":", 1)[-1])) or "data"
     if args.genotype:
-        default_name = f"genotype-{os.path.splitext(os.path.basename(args.genotype))[0]}-{data}"
+        prefix = f"genotype-{os.path.splitext(os.path.basename(args.genotype))[0]}"
     else:
-        default_name = f"search-{args.strategy}-{data}"
-    name = args.search_name or re.sub(r"[^A-Za-z0-9_.-]+", "_", default_name)
+        prefix = f"search-{args.strategy}"
+    name = args.search_name or folder_name(prefix, args.data)
     settings = {
         "training": {key: value for key, value in dataclasses.asdict(candidate).items() if key != "verbose"},
         # The final model's size: a rerun at another size would find this one's files.
@@ -298,7 +294,6 @@ def _final(plan, args, genotype):
     from keras_archs.export import export_model, real_images
     from keras_archs.registry import model_info
     from keras_archs.search.tuner import CANDIDATE_MODEL
-    from keras_archs.training import default_split
 
     directory = os.path.join(plan.search_dir, "final")
     cells, filters = args.final_cells or args.cells, args.final_filters or args.filters
@@ -307,8 +302,7 @@ def _final(plan, args, genotype):
     def compute():
         metrics = plan.training.evaluate(genotype, directory, cells=cells, filters=filters, epochs=epochs, final=True)
         model = keras.saving.load_model(os.path.join(directory, "run", "model.keras"))
-        config = plan.training.run_config(genotype, directory, "run", final=True)
-        test_split = config.test_split or default_split(args.data, "test", config.validation_split)
+        _, test_split = plan.training.splits()
         shape = tuple(model.inputs[0].shape[1:])
         preprocessing = model_info(CANDIDATE_MODEL).preprocessing
         images, labels = real_images(shape, preprocessing, source=args.data, split=test_split,
@@ -329,6 +323,7 @@ def _final(plan, args, genotype):
 
 
 def _search(plan, args):
+    from keras_archs.layers.nas import genotype_from_json
     from keras_archs.search.oracles import make_oracle
     from keras_archs.search.report import best_record, trial_records, write_report
     from keras_archs.search.tuner import CellSearchTuner
@@ -353,8 +348,6 @@ def _search(plan, args):
           f"{best['macs'] / 1e6:.2f}M MACs, {int(best['params']):,} parameters")
     print(f"best genotype: {best['genotype']}")
     print(f"  saved as {os.path.join(plan.search_dir, 'best_genotype.json')}")
-    from keras_archs.layers.nas import genotype_from_json
-
     return genotype_from_json(best["genotype"])
 
 

@@ -30,7 +30,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
-from keras_archs.checks import check_positive_int
+from keras_archs.checks import check_positive_int, check_rate
 from keras_archs.fileio import write_json
 from keras_archs.search.space import SearchSpace
 
@@ -55,6 +55,13 @@ def search_hyperparameters(space):
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}")
+
+
+def _check_finite(value, argument, *, minimum, inclusive):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not (value >= minimum if inclusive else value > minimum):
+        bound = f">= {minimum}" if inclusive else f"above {minimum}"
+        raise ValueError(f"{argument} must be a finite number {bound}. Received: {argument}={value!r}")
 
 
 class GenotypeOracle(keras_tuner.Oracle):
@@ -88,9 +95,9 @@ class GenotypeOracle(keras_tuner.Oracle):
         # trial id -> how its genotype was made ({"method": "random"}, a parent and mutation, ...).
         self.origins = {}
 
-    def rng(self, trial_id, stream=""):
+    def rng(self, trial_id):
         """The `random.Random` of one trial's draws."""
-        return random.Random(f"{self.search_seed}:{stream}:{trial_id}")
+        return random.Random(f"{self.search_seed}::{trial_id}")
 
     def propose(self, trial_id):
         """Returns `(genotype, origin)` for a new trial; `origin` is JSON data."""
@@ -309,13 +316,9 @@ class ReinforceOracle(GenotypeOracle):
     def __init__(self, space=None, max_trials=20, seed=0, units=64, learning_rate=0.01, entropy_weight=1e-3,
                  baseline_decay=0.95, **kwargs):
         check_positive_int(units, "units")
-        for name, value, low, high in (("learning_rate", learning_rate, 0, math.inf),
-                                       ("entropy_weight", entropy_weight, 0, math.inf),
-                                       ("baseline_decay", baseline_decay, 0, 1)):
-            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not number or not low <= value < high or (name == "learning_rate" and value == 0):
-                raise ValueError(f"{name} must be a number in [{low}, {high}){' above 0' if name == 'learning_rate' else ''}. "
-                                 f"Received: {name}={value!r}")
+        _check_finite(learning_rate, "learning_rate", minimum=0, inclusive=False)
+        _check_finite(entropy_weight, "entropy_weight", minimum=0, inclusive=True)
+        check_rate(baseline_decay, "baseline_decay")
         super().__init__(space=space, max_trials=max_trials, seed=seed, **kwargs)
         self.controller = Controller(self.space, units=units, learning_rate=learning_rate,
                                      entropy_weight=entropy_weight, seed=seed)

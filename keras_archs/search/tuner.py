@@ -91,21 +91,27 @@ class CandidateTraining:
             "stem_filters": self.stem_filters or filters,
         }
 
+    def splits(self):
+        """`(validation split, test split)`: the split that scores candidates, the one that reports the final model."""
+        from keras_archs.training import resolve_splits
+
+        return resolve_splits(self.data, self.validation_split, self.test_split)
+
     def run_config(self, genotype, output_dir, run_name, *, cells=None, filters=None, epochs=None, final=False):
         """The `keras_archs.training.RunConfig` of one candidate.
 
         A candidate is scored on the validation split; the final model (`final=True`)
         on the test split.
         """
-        from keras_archs.training import RunConfig, default_split
+        from keras_archs.training import RunConfig
 
-        validation_split = self.validation_split or default_split(self.data, "validation", "test")
+        validation_split, test_split = self.splits()
         return RunConfig(
             model=CANDIDATE_MODEL, data=self.data, preset=self.preset, epochs=epochs or self.epochs,
             batch_size=self.batch_size, learning_rate=self.learning_rate, image_size=self.image_size,
             channels=self.channels, policy=self.policy, precision=self.precision, seed=self.seed,
             train_split=self.train_split, validation_split=validation_split,
-            test_split=self.test_split if final else validation_split,
+            test_split=test_split if final else validation_split,
             data_dir=self.data_dir, download=self.download, output_dir=os.fspath(output_dir), run_name=run_name,
             model_options=self.model_options(genotype, cells, filters), precise_bn=self.precise_bn,
             verbose=self.verbose,

@@ -15,7 +15,7 @@
 from keras_archs.training.batch_norm import reestimate_batch_norm
 from keras_archs.training.loop import Trainer
 from keras_archs.training.presets import PRESETS, Preset, get_preset, preset_for_model
-from keras_archs.training.run import RunConfig, default_split, train
+from keras_archs.training.run import RunConfig, resolve_splits, train
 from keras_archs.training.strategy import (
     PRECISIONS,
     STRATEGIES,
@@ -34,11 +34,11 @@ __all__ = [
     "RunConfig",
     "Trainer",
     "get_preset",
-    "default_split",
     "is_chief",
     "preset_for_model",
     "reestimate_batch_norm",
     "resolve_jit_compile",
+    "resolve_splits",
     "resolve_precision",
     "select_strategy",
     "set_precision",

@@ -43,7 +43,7 @@ from keras_archs.training.batch_norm import reestimate_batch_norm
 from keras_archs.training.loop import Trainer
 from keras_archs.training.strategy import is_chief, resolve_jit_compile, select_strategy, set_precision
 
-__all__ = ["RunConfig", "SaveModels", "default_split", "train"]
+__all__ = ["RunConfig", "SaveModels", "folder_name", "resolve_splits", "train"]
 
 
 @dataclasses.dataclass
@@ -115,10 +115,13 @@ class RunConfig:
     verbose: Any = "auto"
 
     def resolved_run_name(self):
-        if self.run_name:
-            return self.run_name
-        data = os.path.basename(os.path.normpath(self.data.split(":", 1)[-1])) or "data"
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.model}-{data}")
+        return self.run_name or folder_name(self.model, self.data)
+
+
+def folder_name(prefix, data):
+    """`{prefix}-{the data source's last path part}`, made safe as a folder name (e.g. "lenet5-digits")."""
+    data = os.path.basename(os.path.normpath(data.split(":", 1)[-1])) or "data"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{prefix}-{data}")
 
 
 class SaveModels(keras.callbacks.Callback):
@@ -153,14 +156,8 @@ class SaveModels(keras.callbacks.Callback):
             write_json({"monitor": self.monitor, "value": value, "epoch": epoch + 1}, self._best_file)
 
 
-def default_split(source, wanted, fallback):
-    """`wanted` if the source has it, else `fallback` (e.g. CIFAR has no validation split).
-
-    Args:
-        source: a data source of `load_dataset`.
-        wanted: the split name preferred ("validation").
-        fallback: the split used when a TFDS source lacks `wanted`.
-    """
+def _default_split(source, wanted, fallback):
+    """`wanted` if the source has it, else `fallback` (e.g. CIFAR has no validation split)."""
     from keras_archs.data import resolve_source
 
     kind, location = resolve_source(source)
@@ -175,6 +172,19 @@ def default_split(source, wanted, fallback):
     except Exception:  # noqa: BLE001 - unknown builders fail later with their own message
         return wanted
     return wanted
+
+
+def resolve_splits(source, validation_split=None, test_split=None):
+    """The validation and test splits a run of `source` uses: the given ones, else the defaults.
+
+    Validation defaults to "validation", or "test" where a TFDS source has no validation
+    split; test defaults to "test", or the validation split where there is no test split.
+
+    Returns:
+        `(validation_split, test_split)`.
+    """
+    validation_split = validation_split or _default_split(source, "validation", "test")
+    return validation_split, test_split or _default_split(source, "test", validation_split)
 
 
 def train(config: RunConfig):
@@ -305,8 +315,7 @@ def _train(config):
     policy = config.policy or preset.policy
     mixup = preset.mixup_alpha if config.mixup_alpha is None else config.mixup_alpha
     cutmix = preset.cutmix_alpha if config.cutmix_alpha is None else config.cutmix_alpha
-    validation_split = config.validation_split or default_split(config.data, "validation", "test")
-    test_split = config.test_split or default_split(config.data, "test", validation_split)
+    validation_split, test_split = resolve_splits(config.data, config.validation_split, config.test_split)
 
     common = dict(
         batch_size=batch_size, image_size=image_size, channels=channels, one_hot=True,
