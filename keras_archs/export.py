@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_archs.checks import check_choice
+from keras_archs.checks import check_choice, check_positive_int
 from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
 from keras_archs.precision import float32_model, reduced_precision_layers
 
@@ -33,6 +33,7 @@ __all__ = [
     "LiteRTRunner",
     "compare_with_keras",
     "export_model",
+    "int8_friendly",
     "real_images",
     "to_onnx",
     "to_saved_model",
@@ -41,6 +42,8 @@ __all__ = [
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 REPRESENTATIVE_SAMPLES = 100
+# Batch size used to read a whole split for parity checks; any size reads the same images.
+WHOLE_SPLIT_BATCH = 256
 
 
 @dataclasses.dataclass
@@ -92,28 +95,77 @@ def real_images(input_shape, preprocessing, *, source="digits", split="train", c
         preprocessing: its registry preprocessing mode (`model_info(name).preprocessing`).
         source: "digits", a TFDS name, an image folder or TFRecords.
         split: the split to read.
-        count: how many images (fewer if the split is smaller).
+        count: how many images (fewer if the split is smaller); None reads the whole split.
 
     Returns:
         (images, labels) as numpy arrays, float32 (N, H, W, C) and int (N,).
     """
     from keras_archs.data import load_dataset
 
+    if count is not None:
+        check_positive_int(count, "count")
     height, width, channels = input_shape
-    dataset = load_dataset(source, split, batch_size=count, image_size=(height, width), channels=channels,
-                           training=False, preprocessing=preprocessing)
-    images, labels = next(iter(dataset))
-    return images.numpy(), labels.numpy()
+    dataset = load_dataset(source, split, batch_size=count or WHOLE_SPLIT_BATCH, image_size=(height, width),
+                           channels=channels, training=False, preprocessing=preprocessing)
+    if count is not None:
+        dataset = dataset.take(1)
+    batches = [(images.numpy(), labels.numpy()) for images, labels in dataset]
+    return np.concatenate([images for images, _ in batches]), np.concatenate([labels for _, labels in batches])
 
 
 def _representative_dataset(images):
-    samples = np.asarray(images, dtype="float32")[:REPRESENTATIVE_SAMPLES]
+    samples = np.asarray(images, dtype="float32")
 
     def generate():
         for sample in samples:
             yield [sample[None]]
 
     return generate
+
+
+def _hard_swish_as_elementwise(x):
+    # The same function as keras.activations.hard_swish up to float rounding, in an order
+    # the converter does not fuse into HARD_SWISH: XNNPACK runs int8 HARD_SWISH in LiteRT's
+    # builtin kernel (a partition switch and a slow kernel each time) but takes int8 ADD
+    # (with its fused ReLU6) and MUL.
+    from keras import ops
+
+    return ops.relu6(x + 3.0) * (x * (1.0 / 6.0))
+
+
+def _is_hard_swish(layer):
+    import keras
+
+    return isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.hard_swish
+
+
+def int8_friendly(model):
+    """`model` with its hard-swish activations written as elementwise ops, for int8 conversion.
+
+    The layers are the model's own (weights shared, nothing copied); only each
+    `Activation("hard_swish")` becomes an activation computing `relu6(x + 3) * (x / 6)`,
+    which the converter keeps as int8 ADD (ReLU6 fused) and MUL ops that LiteRT's XNNPACK
+    delegate runs, where `x * relu6(x + 3) / 6` becomes a HARD_SWISH op that it does not
+    take in int8. The float function is the same up to float rounding (about 1e-6); the
+    float32 export keeps HARD_SWISH, which XNNPACK takes in float.
+
+    Args:
+        model: a functional Keras model.
+
+    Returns:
+        `model` itself when it has no hard-swish activation, otherwise the rewritten model.
+    """
+    import keras
+
+    if not any(_is_hard_swish(layer) for layer in model.layers):
+        return model
+
+    def rewrite(layer):
+        if _is_hard_swish(layer):
+            return keras.layers.Activation(_hard_swish_as_elementwise, name=layer.name)
+        return layer
+
+    return keras.models.clone_model(model, clone_function=rewrite)
 
 
 def _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops):
@@ -162,8 +214,8 @@ def to_tflite(
         quantize: "none" (float32), "float16" (float16 weights), "dynamic" (int8
             weights, float activations) or "int8" (full-integer, calibrated on
             `representative_images`).
-        representative_images: real, preprocessed images (N, H, W, C) for "int8"; the
-            first 100 calibrate the activation ranges.
+        representative_images: real, preprocessed images (N, H, W, C) for "int8"; every
+            one of them calibrates the activation ranges.
         int8_io: with "int8", make the model's input and output int8 too (for
             integer-only accelerators); otherwise they stay float32.
         allow_select_tf_ops: allow TensorFlow ops outside the builtin set (the app then
@@ -189,6 +241,8 @@ def to_tflite(
         raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
     model = float32_model(model)
+    if quantize == "int8":
+        model = int8_friendly(model)
     try:
         atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
     except Exception as error:  # the converter raises its own ConverterError class

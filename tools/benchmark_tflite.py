@@ -1,7 +1,7 @@
 """TFLite/LiteRT size and CPU latency per quantization, as ratios to float32 in one run.
 
-    python tools/benchmark_tflite.py [--models lenet5 mobilenet_v2] [--runs 50] [--threads 1]
-    python tools/benchmark_tflite.py --models 'mobilenet*' 'shufflenet*' 'squeezenet*' nasnet_mobile amoebanet_a
+    python tools/benchmark_tflite.py [--models lenet5 mobilenet_v2] [--runs 50] [--threads 1 2] [--ops]
+    python tools/benchmark_tflite.py --models 'lenet5*' 'mobilenet*' 'shufflenet*' 'squeezenet*' nasnet_mobile amoebanet_a
 
 --models takes registry names or shell patterns, so the second line converts every mobile
 model (builtin ops only) and runs each file in the LiteRT interpreter: the sweep that backs
@@ -11,7 +11,17 @@ converted: it is the baseline of the ratios).
 Calibrates int8 on real images (scikit-learn's handwritten digits through
 keras_archs.data, resized and, for RGB models, tiled to 3 channels) and times batch-1 inference in the LiteRT interpreter
 (median of --runs, the quantizations timed in turn so that a shared machine's drifting load
-falls on all of them alike). Prints one table; the figures go into docs/benchmarks.md.
+falls on all of them alike), at each of --threads. Prints the CPU (model name and the flags
+that pick XNNPACK's kernels) and one table; the figures go into docs/benchmarks.md.
+
+The weights are untrained, but their BatchNormalization statistics are re-estimated over the
+calibration images first (--precise-bn, on by default): with the initial statistics (mean 0,
+variance 1) the activations of a deep random network shrink layer by layer to ranges no
+trained model has, the int8 scales follow them, and XNNPACK refuses ops whose scale ratios
+fall outside its kernels' range, so the int8 file would not be the one a trained model gives.
+
+--ops prints, for each model's float32 and int8 files, where the time goes: every op measured
+alone, whether LiteRT's XNNPACK delegate takes it, summed per op type (keras_archs.litert_ops).
 
     python tools/benchmark_tflite.py --models mobilenet_v2 lenet5 --train-epochs 30 --train-size 32
 
@@ -23,6 +33,7 @@ agreement figures meaningless (near-uniform softmax); these are the ones to quot
 
 import argparse
 import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -35,7 +46,7 @@ import numpy as np  # noqa: E402
 
 import keras_archs  # noqa: E402
 from keras_archs.cli_types import first_line  # noqa: E402
-from keras_archs import export, training  # noqa: E402
+from keras_archs import export, litert_ops, training  # noqa: E402
 from keras_archs.data import load_dataset  # noqa: E402
 
 
@@ -63,8 +74,8 @@ def trained_agreement(name, args, directory):
     """Trains `name` on the digits, then measures each quantization on the held-out test digits."""
     model, shape, mode = train_on_digits(name, args.train_size, args.train_epochs, args.train_batch_size,
                                          args.train_learning_rate, args.seed)
-    calibration, _ = export.real_images(shape, mode, split="train", count=4096)
-    images, labels = export.real_images(shape, mode, split="test", count=4096)
+    calibration, _ = export.real_images(shape, mode, split="train", count=args.calibration_samples)
+    images, labels = export.real_images(shape, mode, split="test", count=None)
     note = f"{name}: Keras test accuracy {held_out_accuracy(model, images, labels):.2%} with the run's moving BN statistics"
     if args.precise_bn and training.reestimate_batch_norm(model, calibration, args.train_batch_size):
         note += f", {held_out_accuracy(model, images, labels):.2%} after re-estimating them over the training digits"
@@ -120,31 +131,73 @@ def interleaved_latency_ms(runners, image, runs, warmup=5):
     return [statistics.median(values) for values in timings]
 
 
-def benchmark(name, runs, threads, directory, quantizations=export.QUANTIZATIONS):
-    """Converts `name` (untrained, default input) to each quantization; size, latency, parity rows."""
+def cpu_description():
+    """The CPU's model name and the instruction-set flags that decide XNNPACK's kernels."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:  # not Linux: the name from platform, no flags
+        pass
+    shown = [flag for flag in KERNEL_FLAGS if flag in flags]
+    return f"{name}, {os.cpu_count()} logical CPUs, flags: {' '.join(shown) or 'unknown'}"
+
+
+KERNEL_FLAGS = ("sse4_1", "avx", "f16c", "fma", "avx2", "avx_vnni", "avx512f", "avx512bw", "avx512_vnni",
+                "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8")
+
+
+def benchmark(name, args, directory):
+    """Converts `name` (untrained, default input) to each quantization; size, latency per thread count, parity rows."""
     info = keras_archs.model_info(name)
     model = info.build(input_shape=info.input_shape, classes=info.reference.classes)
-    images, _ = export.real_images(info.input_shape, info.preprocessing, count=200)
+    images, _ = export.real_images(info.input_shape, info.preprocessing, count=args.calibration_samples)
+    if args.precise_bn:
+        training.reestimate_batch_norm(model, images, args.train_batch_size)
     expected = model.predict(images[:32], verbose=0)
-    sizes, runners, parity = [], [], []
-    for quantize in quantizations:
+    sizes, paths, parity = [], [], []
+    for quantize in args.quantizations:
         path = os.path.join(directory, f"{name}_{quantize}.tflite")
         export.to_tflite(model, path, quantize=quantize, representative_images=images)
-        runner = export.LiteRTRunner(path, num_threads=threads)
-        actual = runner.predict(images[:32])
+        actual = export.LiteRTRunner(path).predict(images[:32])
         parity.append((float(np.mean(actual.argmax(-1) == expected.argmax(-1))), float(np.max(np.abs(actual - expected)))))
         sizes.append(os.path.getsize(path))
-        runners.append(runner)
-    latencies = interleaved_latency_ms(runners, images[0], runs)
-    return [(quantize, size, latency, *checks)
-            for quantize, size, latency, checks in zip(quantizations, sizes, latencies, parity)]
+        paths.append(path)
+    latencies = {
+        threads: interleaved_latency_ms([export.LiteRTRunner(path, num_threads=threads) for path in paths],
+                                        images[0], args.runs)
+        for threads in args.threads
+    }
+    rows = [(quantize, size, [latencies[threads][index] for threads in args.threads], *checks)
+            for index, (quantize, size, checks) in enumerate(zip(args.quantizations, sizes, parity))]
+    return rows, paths
+
+
+def print_ops(name, paths, args):
+    """The per-op-type tables of the float32 and int8 files (ops measured alone, 1 thread)."""
+    for quantize, path in zip(args.quantizations, paths):
+        if quantize in ("none", "int8"):
+            report = litert_ops.op_report(path, num_threads=1, runs=args.op_runs)
+            print(report.markdown(f"{name} {'float32' if quantize == 'none' else quantize}"), end="\n\n", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--models", nargs="+", default=["lenet5", "mobilenet_v2"])
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1],
+                        help="interpreter threads; each file is timed at each count (e.g. --threads 1 2)")
+    parser.add_argument("--calibration-samples", type=int, default=100,
+                        help="real digits that calibrate int8 (and re-estimate BatchNorm statistics)")
+    parser.add_argument("--ops", action="store_true",
+                        help="also print where each float32 and int8 file spends its time, op by op")
+    parser.add_argument("--op-runs", type=int, default=20, help="invokes per op median with --ops")
     parser.add_argument("--quantize", nargs="+", choices=export.QUANTIZATIONS, default=list(export.QUANTIZATIONS),
                         help="quantizations to convert; float32 ('none') is always first, the baseline of the ratios")
     parser.add_argument("--train-epochs", type=int, default=0,
@@ -153,15 +206,17 @@ def main(argv=None):
     parser.add_argument("--train-batch-size", type=int, default=64)
     parser.add_argument("--train-learning-rate", type=float, default=1e-3)
     parser.add_argument("--precise-bn", action=argparse.BooleanOptionalAction, default=True,
-                        help="after --train-epochs, re-estimate BatchNormalization statistics over the training digits")
+                        help="re-estimate BatchNormalization statistics over the training digits before converting")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     names = [name for pattern in args.models for name in keras_archs.list_models(pattern)]
     if not names:
         parser.error(f"no registered model matches {args.models}")
-    for option in ("runs", "threads", "train_size", "train_batch_size"):
+    for option in ("runs", "train_size", "train_batch_size", "calibration_samples", "op_runs"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be a positive integer. Received: {getattr(args, option)}")
+    if min(args.threads) < 1:
+        parser.error(f"--threads must be positive integers. Received: {args.threads}")
     if args.train_epochs < 0:
         parser.error(f"--train-epochs must be >= 0. Received: {args.train_epochs}")
     args.quantizations = ["none"] + [q for q in export.QUANTIZATIONS if q in args.quantize and q != "none"]
@@ -169,24 +224,30 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as directory:
             print_trained_table(names, args, directory)
         return
-    quantizations = args.quantizations
-    print(f"| model | quantization | size (KB) | size / float32 | latency ms (median of {args.runs}, interleaved, {args.threads} thread) "
-          "| latency / float32 | top-1 agreement (32 images, untrained weights) | max abs diff |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"CPU: {cpu_description()}")
+    print()
+    thread_columns = "".join(f" latency ms ({threads} thread{'s' if threads > 1 else ''}) | / float32 |"
+                             for threads in args.threads)
+    print(f"| model | quantization | size (KB) | size / float32 |{thread_columns} "
+          "top-1 agreement (32 images, untrained weights) | max abs diff |")
+    print("|---|---|---|---|" + "---|---|" * len(args.threads) + "---|---|")
     with tempfile.TemporaryDirectory() as directory:
         for index, name in enumerate(names, 1):
             print(f"[{index}/{len(names)}] converting and timing {name}", file=sys.stderr, flush=True)
             try:
-                rows = benchmark(name, args.runs, args.threads, directory, quantizations)
+                rows, paths = benchmark(name, args, directory)
             except Exception as error:  # one model's failure is a finding of the sweep, not its end
                 print(f"| {name} | failed: {type(error).__name__}: {str(error).splitlines()[0][:200]} |", flush=True)
                 continue
-            float_size, float_latency = rows[0][1], rows[0][2]
-            for quantize, size, latency, agreement, max_diff in rows:
-                print(
-                    f"| {name} | {quantize} | {size / 1024:.0f} | {size / float_size:.2f} | {latency:.3f} | "
-                    f"{latency / float_latency:.2f} | {agreement:.2f} | {max_diff:.2e} |", flush=True
-                )
+            float_size, float_latencies = rows[0][1], rows[0][2]
+            for quantize, size, latencies, agreement, max_diff in rows:
+                timing = "".join(f" {latency:.3f} | {latency / baseline:.2f} |"
+                                 for latency, baseline in zip(latencies, float_latencies))
+                print(f"| {name} | {quantize} | {size / 1024:.0f} | {size / float_size:.2f} |{timing} "
+                      f"{agreement:.2f} | {max_diff:.2e} |", flush=True)
+            if args.ops:
+                print()
+                print_ops(name, paths, args)
 
 
 if __name__ == "__main__":
