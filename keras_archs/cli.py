@@ -366,7 +366,7 @@ def _export(args):
     input_shape = tuple(model.inputs[0].shape[1:])
     images, labels = real_images(input_shape, preprocessing, source=args.data, split=args.split, count=args.samples)
     calibration_images, _ = real_images(input_shape, preprocessing, source=args.data, split=args.calibration_split,
-                                        count=args.samples)
+                                        count=args.calibration_samples)
     output = args.output or (
         os.path.dirname(args.model) if args.model.endswith(".keras") else os.path.join("saved_models", model.name)
     )
@@ -389,6 +389,10 @@ def _export(args):
             f"{show(report.max_abs_diff, '10.2e')} {show(report.top1_agreement, '12.4f')} {show(report.accuracy, '9.4f')} "
             f"{show(report.keras_accuracy, '9.4f')} {show(report.latency_ms_median, '12.3f')}"
         )
+    extent = "the whole split" if args.samples is None else f"--samples {args.samples}"
+    print(f"parity and accuracy over {len(images)} images of {args.data} '{args.split}' ({extent})"
+          + (f"; int8 calibrated on {len(calibration_images)} images of '{args.calibration_split}'"
+             if args.quantize == "int8" else ""))
     print(f"report: {os.path.join(output, 'export_report.json')}")
     return 0
 
@@ -451,8 +455,10 @@ def build_parser():
                            "images for int8 calibration and the parity report")
     exporting.add_argument("--split", default="test", help="held-out split for the parity report")
     exporting.add_argument("--calibration-split", default="train", help="split that calibrates int8")
-    exporting.add_argument("--samples", type=positive_int, default=256,
-                           help="images used for calibration and parity")
+    exporting.add_argument("--samples", type=positive_int,
+                           help="held-out images for the parity and accuracy report (default: the whole split)")
+    exporting.add_argument("--calibration-samples", type=positive_int, default=256,
+                           help="images of --calibration-split that calibrate int8 (default: 256)")
     exporting.add_argument("--output", help="folder (default saved_models/<model name>)")
     exporting.add_argument("--input-size", type=positive_int,
                            help="side for a registry model (default: the paper's)")

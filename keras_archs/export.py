@@ -61,6 +61,8 @@ class ExportReport:
     keras_accuracy: Optional[float] = None
     latency_ms_median: Optional[float] = None
     latency_runs: Optional[int] = None
+    images: Optional[int] = None
+    calibration_images: Optional[int] = None
 
 
 def _size(path):
@@ -165,7 +167,11 @@ def int8_friendly(model):
             return keras.layers.Activation(_hard_swish_as_elementwise, name=layer.name)
         return layer
 
-    return keras.models.clone_model(model, clone_function=rewrite)
+    # New inputs under the model's own input names, so the file's signature keeps them.
+    inputs = keras.tree.map_structure(
+        lambda tensor: keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
+                                   name=tensor._keras_history.operation.name), model.input)
+    return keras.models.clone_model(model, input_tensors=inputs, clone_function=rewrite)
 
 
 def _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops):
@@ -337,7 +343,8 @@ def _parity(expected, actual, labels):
     return report
 
 
-def compare_with_keras(model, path, images, labels=None, *, quantize="none", float32_size=None, latency_runs=50):
+def compare_with_keras(model, path, images, labels=None, *, quantize="none", float32_size=None, latency_runs=50,
+                       calibration_images=None):
     """Measures a `.tflite` file against its Keras model on real images.
 
     Args:
@@ -349,9 +356,10 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
         quantize: how the file was quantized (recorded in the report).
         float32_size: size of the float32 export, for the size ratio.
         latency_runs: interpreter runs for the median latency (batch 1).
+        calibration_images: how many images calibrated the file (recorded for int8).
 
     Returns:
-        An `ExportReport`.
+        An `ExportReport`; its `images` is how many images the figures are over.
     """
     model = float32_model(model)
     runner = LiteRTRunner(path)
@@ -364,6 +372,8 @@ def compare_with_keras(model, path, images, labels=None, *, quantize="none", flo
         size_ratio_to_float32=None if not float32_size else size / float32_size,
         latency_ms_median=runner.median_latency_ms(images[0], runs=latency_runs),
         latency_runs=latency_runs,
+        images=len(images),
+        calibration_images=calibration_images,
         **_parity(model.predict(images, verbose=0), runner.predict(images), labels),
     )
     return report
@@ -378,7 +388,7 @@ def _saved_model_report(model, directory, images, labels):
     actual = next(iter(served(tf.constant(images)).values())).numpy()
     expected = model.predict(images, verbose=0)
     return ExportReport(format="saved_model", path=directory, quantize="none", size_bytes=_size(directory),
-                        **_parity(expected, actual, labels))
+                        images=len(images), **_parity(expected, actual, labels))
 
 
 def _onnx_report(model, path, images, labels):
@@ -387,7 +397,7 @@ def _onnx_report(model, path, images, labels):
     session = onnxruntime.InferenceSession(path)
     actual = session.run(None, {session.get_inputs()[0].name: images})[0]
     return ExportReport(format="onnx", path=path, quantize="none", size_bytes=_size(path),
-                        **_parity(model.predict(images, verbose=0), actual, labels))
+                        images=len(images), **_parity(model.predict(images, verbose=0), actual, labels))
 
 
 def export_model(
@@ -415,10 +425,11 @@ def export_model(
         output_dir: destination folder.
         formats: any of "saved_model", "tflite", "onnx".
         quantize: TFLite quantization beside float32: "none", "float16", "dynamic", "int8".
-        images: real, preprocessed images for the parity checks (held-out ones).
+        images: real, preprocessed images for the parity checks (held-out ones: a whole
+            split, for accuracy figures to quote).
         labels: their labels, for accuracy.
         calibration_images: real, preprocessed images that calibrate "int8" (training
-            images); defaults to `images`.
+            images; every one is used); defaults to `images`.
         int8_io: int8 input/output for the "int8" file.
         allow_select_tf_ops: allow ops outside the TFLite builtin set.
         latency_runs: interpreter runs per latency median.
@@ -443,15 +454,17 @@ def export_model(
         float_path = to_tflite(model, os.path.join(output_dir, TFLITE_FILES["none"]), allow_select_tf_ops=allow_select_tf_ops)
         float_size = _size(float_path)
         variants = ["none"] + ([quantize] if quantize != "none" else [])
+        calibration = images if calibration_images is None else np.asarray(calibration_images, dtype="float32")
         for variant in variants:
             path = float_path if variant == "none" else to_tflite(
                 model, os.path.join(output_dir, TFLITE_FILES[variant]), quantize=variant,
-                representative_images=images if calibration_images is None else calibration_images,
+                representative_images=calibration,
                 int8_io=int8_io and variant == "int8",
                 allow_select_tf_ops=allow_select_tf_ops,
             )
             reports.append(compare_with_keras(model, path, images, labels, quantize=variant,
-                                              float32_size=float_size, latency_runs=latency_runs))
+                                              float32_size=float_size, latency_runs=latency_runs,
+                                              calibration_images=len(calibration) if variant == "int8" else None))
     if "onnx" in formats:
         path = to_onnx(model, os.path.join(output_dir, "model.onnx"))
         reports.append(_onnx_report(model, path, images, labels))

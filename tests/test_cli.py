@@ -101,7 +101,7 @@ def test_export_writes_the_layout_and_a_report(tmp_path, capsys):
 
     output = tmp_path / "run"
     code = cli.main([
-        "export", "lenet5", "--format", "tflite", "--quantize", "int8", "--samples", "64",
+        "export", "lenet5", "--format", "tflite", "--quantize", "int8", "--calibration-samples", "40",
         "--latency-runs", "3", "--output", str(output),
     ])
     assert code == 0
@@ -109,16 +109,25 @@ def test_export_writes_the_layout_and_a_report(tmp_path, capsys):
     report = json.loads((output / "export_report.json").read_text())
     assert report["model.tflite"]["max_abs_diff"] <= 1e-4
     assert report["model_int8.tflite"]["size_ratio_to_float32"] < 0.5
-    assert "model_int8.tflite" in capsys.readouterr().out
+    # The parity report covers the whole held-out split (the digits' 359 test images) and says so.
+    assert report["model.tflite"]["images"] == report["model_int8.tflite"]["images"] == 359
+    assert report["model_int8.tflite"]["calibration_images"] == 40
+    assert report["model.tflite"]["calibration_images"] is None
+    out = capsys.readouterr().out
+    assert "model_int8.tflite" in out
+    assert "parity and accuracy over 359 images of digits 'test' (the whole split); int8 calibrated on 40 images" in out
     assert cli.main(["export", str(tmp_path / "missing.keras")]) == 2
 
 
 def test_export_of_a_saved_keras_file_writes_next_to_it(tmp_path, capsys):
+    import json
+
     path = tmp_path / "lenet5.keras"
     keras_archs.get_model("lenet5").save(path)
     assert cli.main(["export", str(path), "--samples", "16", "--latency-runs", "1"]) == 0
     assert {"model.tflite", "export_report.json"} <= {p.name for p in tmp_path.iterdir()}
     assert "random weights" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "export_report.json").read_text())["model.tflite"]["images"] == 16
 
 
 def test_info_names_the_registry_training_presets(capsys):

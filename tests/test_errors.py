@@ -30,6 +30,7 @@ def _usage_error(argv, capsys):
     [
         (["--samples", "0"], "argument --samples: must be a positive integer. Received: '0'"),
         (["--samples", "many"], "argument --samples: must be a positive integer. Received: 'many'"),
+        (["--calibration-samples", "0"], "argument --calibration-samples: must be a positive integer. Received: '0'"),
         (["--latency-runs", "-1"], "argument --latency-runs: must be a positive integer. Received: '-1'"),
         (["--input-size", "0"], "argument --input-size: must be a positive integer. Received: '0'"),
         (["--quantize", "int4"], "argument --quantize: invalid choice: 'int4'"),

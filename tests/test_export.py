@@ -103,3 +103,66 @@ def test_onnx_export_runs_in_onnxruntime(tmp_path):
     outputs = session.run(None, {session.get_inputs()[0].name: images})[0]
     np.testing.assert_allclose(outputs, model.predict(images, verbose=0), atol=1e-5)
     assert os.listdir(tmp_path) == ["model.onnx"]
+
+
+def _hard_swish_model():
+    inputs = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(16, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("hard_swish")(x)
+    x = keras.layers.Conv2D(8, 1)(x)
+    return keras.Model(inputs, keras.layers.Activation("hard_swish")(x))
+
+
+def test_int8_files_write_hard_swish_as_ops_xnnpack_takes_and_float32_files_keep_hard_swish(tmp_path):
+    from keras_archs import litert_ops
+
+    keras.utils.set_random_seed(0)
+    model = _hard_swish_model()
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 12, 12, 3)).astype("float32")
+    float_ops = litert_ops.op_report(export.to_tflite(model, tmp_path / "model.tflite"), runs=1)
+    assert [op.op for op in float_ops.ops].count("HARD_SWISH") == 2
+    int8_path = export.to_tflite(model, tmp_path / "model_int8.tflite", quantize="int8", representative_images=images)
+    int8_ops = litert_ops.op_report(int8_path, runs=1)
+    assert "HARD_SWISH" not in [op.op for op in int8_ops.ops]
+    assert all(op.delegated for op in int8_ops.ops) and int8_ops.partitions == 1
+    report = export.compare_with_keras(model, int8_path, images, latency_runs=1)
+    outputs = model.predict(images, verbose=0)
+    assert report.max_abs_diff <= 0.05 * np.ptp(outputs)  # int8 rounding, not another function
+
+
+def test_int8_friendly_model_computes_the_same_function_with_the_same_weights():
+    keras.utils.set_random_seed(1)
+    model = _hard_swish_model()
+    rewritten = export.int8_friendly(model)
+    images = np.random.default_rng(1).normal(0, 3, (8, 12, 12, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten.predict(images, verbose=0), model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    assert rewritten.get_layer(model.layers[1].name) is model.layers[1]  # shared, not copied
+    assert [layer.name for layer in rewritten.layers] == [layer.name for layer in model.layers]
+    lenet = keras_archs.LeNet5()
+    assert export.int8_friendly(lenet) is lenet
+
+
+def test_int8_calibrates_on_every_representative_image(tmp_path):
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
+    images = np.random.default_rng(2).uniform(0, 1, (150, 4, 4, 1)).astype("float32")
+    images[120:] *= 10  # only images past the first hundred reach 10
+
+    def input_scale(calibration):
+        path = export.to_tflite(model, tmp_path / f"m{len(calibration)}.tflite", quantize="int8",
+                                representative_images=calibration, int8_io=True)
+        return export.LiteRTRunner(path).input["quantization"][0]
+
+    assert input_scale(images[:100]) == pytest.approx(1 / 255, rel=0.02)
+    assert input_scale(images) == pytest.approx(10 / 255, rel=0.02)
+
+
+def test_real_images_reads_the_whole_split_when_count_is_none():
+    images, labels = export.real_images((8, 8, 1), "lenet", split="test", count=None)
+    assert images.shape == (359, 8, 8, 1) and labels.shape == (359,)
+    first, _ = export.real_images((8, 8, 1), "lenet", split="test", count=10)
+    np.testing.assert_array_equal(first, images[:10])
+    with pytest.raises(ValueError, match="count must be a positive integer. Received: count=0"):
+        export.real_images((8, 8, 1), "lenet", split="test", count=0)

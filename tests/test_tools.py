@@ -22,13 +22,20 @@ def _run_tool(*args):
 
 
 def test_benchmark_tflite_converts_runs_and_reports_ratios_to_float32_with_progress_on_stderr():
-    result = _run_tool("benchmark_tflite.py", "--models", "lenet5", "--quantize", "int8", "--runs", "2")
+    result = _run_tool("benchmark_tflite.py", "--models", "lenet5", "--quantize", "int8", "--runs", "2",
+                       "--threads", "1", "2", "--ops", "--op-runs", "1")
     assert "[1/1] converting and timing lenet5" in result.stderr.splitlines()
-    rows = _table_rows(result.stdout, "lenet5")
+    assert result.stdout.startswith("CPU: ") and " flags: " in result.stdout.splitlines()[0]
+    rows = [row for row in _table_rows(result.stdout, "lenet5") if row[1].strip() in ("none", "int8")]
     assert [row[1].strip() for row in rows] == ["none", "int8"]
     float_row, int8_row = rows
-    assert float(float_row[3]) == 1.0 and float(float_row[5]) == 1.0
+    # size, then latency and its ratio at 1 thread and at 2 threads
+    assert float(float_row[3]) == 1.0 and float(float_row[5]) == 1.0 and float(float_row[7]) == 1.0
+    assert float(int8_row[4]) > 0 and float(int8_row[6]) > 0
     assert 0.2 < float(int8_row[3]) < 0.4  # int8 weights: about a quarter of the float32 file
+    # --ops: where each file's time goes, op by op
+    assert "**lenet5 float32**: " in result.stdout and "**lenet5 int8**:" in result.stdout
+    assert "| CONV_2D | int8 | XNNPACK | 3 |" in result.stdout
 
 
 def test_benchmark_tflite_trains_then_measures_agreement_on_held_out_digits():
