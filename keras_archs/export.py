@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from keras_archs.checks import check_choice, check_positive_int
 from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
+from keras_archs.litert_forms import for_litert
 from keras_archs.precision import float32_model, reduced_precision_layers
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "LiteRTRunner",
     "compare_with_keras",
     "export_model",
-    "int8_friendly",
     "real_images",
     "to_onnx",
     "to_saved_model",
@@ -125,55 +125,6 @@ def _representative_dataset(images):
     return generate
 
 
-def _hard_swish_as_elementwise(x):
-    # The same function as keras.activations.hard_swish up to float rounding, in an order
-    # the converter does not fuse into HARD_SWISH: XNNPACK runs int8 HARD_SWISH in LiteRT's
-    # builtin kernel (a partition switch and a slow kernel each time) but takes int8 ADD
-    # (with its fused ReLU6) and MUL.
-    from keras import ops
-
-    return ops.relu6(x + 3.0) * (x * (1.0 / 6.0))
-
-
-def _is_hard_swish(layer):
-    import keras
-
-    return isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.hard_swish
-
-
-def int8_friendly(model):
-    """`model` with its hard-swish activations written as elementwise ops, for int8 conversion.
-
-    The layers are the model's own (weights shared, nothing copied); only each
-    `Activation("hard_swish")` becomes an activation computing `relu6(x + 3) * (x / 6)`,
-    which the converter keeps as int8 ADD (ReLU6 fused) and MUL ops that LiteRT's XNNPACK
-    delegate runs, where `x * relu6(x + 3) / 6` becomes a HARD_SWISH op that it does not
-    take in int8. The float function is the same up to float rounding (about 1e-6); the
-    float32 export keeps HARD_SWISH, which XNNPACK takes in float.
-
-    Args:
-        model: a functional Keras model.
-
-    Returns:
-        `model` itself when it has no hard-swish activation, otherwise the rewritten model.
-    """
-    import keras
-
-    if not any(_is_hard_swish(layer) for layer in model.layers):
-        return model
-
-    def rewrite(layer):
-        if _is_hard_swish(layer):
-            return keras.layers.Activation(_hard_swish_as_elementwise, name=layer.name)
-        return layer
-
-    # New inputs under the model's own input names, so the file's signature keeps them.
-    inputs = keras.tree.map_structure(
-        lambda tensor: keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
-                                   name=tensor._keras_history.operation.name), model.input)
-    return keras.models.clone_model(model, input_tensors=inputs, clone_function=rewrite)
-
-
 def _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops):
     builtins = tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantize == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS
     ops = [builtins] + ([tf.lite.OpsSet.SELECT_TF_OPS] if allow_select_tf_ops else [])
@@ -213,6 +164,10 @@ def to_tflite(
 ):
     """Converts a Keras model to a TFLite/LiteRT flatbuffer.
 
+    The converter is given the model in the forms LiteRT's XNNPACK delegate runs fast
+    (`keras_archs.litert_forms.for_litert`: the same function, other ops), so the file
+    runs in XNNPACK as far as the quantization's kernels allow.
+
     Args:
         model: a Keras model with a fixed input size (build it with `input_shape=`); a
             mixed-precision one is converted as its float32 copy.
@@ -247,8 +202,8 @@ def to_tflite(
         raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
     model = float32_model(model)
-    if quantize == "int8":
-        model = int8_friendly(model)
+    # The same function in the ops XNNPACK runs fast (keras_archs.litert_forms).
+    model = for_litert(model, quantize)
     try:
         atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
     except Exception as error:  # the converter raises its own ConverterError class

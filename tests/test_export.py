@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_archs
-from keras_archs import export
+from keras_archs import export, litert_forms
 
 
 @pytest.fixture(scope="module")
@@ -131,17 +131,17 @@ def test_int8_files_write_hard_swish_as_ops_xnnpack_takes_and_float32_files_keep
     assert report.max_abs_diff <= 0.05 * np.ptp(outputs)  # int8 rounding, not another function
 
 
-def test_int8_friendly_model_computes_the_same_function_with_the_same_weights():
+def test_the_int8_form_of_hard_swish_computes_the_same_function_with_the_same_weights():
     keras.utils.set_random_seed(1)
     model = _hard_swish_model()
-    rewritten = export.int8_friendly(model)
+    rewritten = litert_forms.for_litert(model, "int8")
     images = np.random.default_rng(1).normal(0, 3, (8, 12, 12, 3)).astype("float32")
     np.testing.assert_allclose(rewritten.predict(images, verbose=0), model.predict(images, verbose=0),
                                rtol=1e-5, atol=1e-5)
     assert rewritten.get_layer(model.layers[1].name) is model.layers[1]  # shared, not copied
     assert [layer.name for layer in rewritten.layers] == [layer.name for layer in model.layers]
     lenet = keras_archs.LeNet5()
-    assert export.int8_friendly(lenet) is lenet
+    assert litert_forms.for_litert(lenet, "int8") is lenet
 
 
 def test_int8_calibrates_on_every_representative_image(tmp_path):
