@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_archs.checks import check_choice, check_positive_int
+from keras_archs.checks import check_bool, check_choice, check_positive_int
 from keras_archs.fileio import atomic_write, atomic_write_dir, write_json
 from keras_archs.litert_forms import for_litert
 from keras_archs.precision import float32_model, reduced_precision_layers
@@ -161,12 +161,13 @@ def to_tflite(
     representative_images=None,
     int8_io=False,
     allow_select_tf_ops=False,
+    xnnpack_forms=True,
 ):
     """Converts a Keras model to a TFLite/LiteRT flatbuffer.
 
-    The converter is given the model in the forms LiteRT's XNNPACK delegate runs fast
-    (`keras_archs.litert_forms.for_litert`: the same function, other ops), so the file
-    runs in XNNPACK as far as the quantization's kernels allow.
+    By default the converter is given the model in the forms LiteRT's XNNPACK delegate
+    runs fast (`keras_archs.litert_forms.for_litert`: the same function, other ops), so
+    the file runs in XNNPACK as far as the quantization's kernels allow.
 
     Args:
         model: a Keras model with a fixed input size (build it with `input_shape=`); a
@@ -181,6 +182,8 @@ def to_tflite(
             integer-only accelerators); otherwise they stay float32.
         allow_select_tf_ops: allow TensorFlow ops outside the builtin set (the app then
             needs the Select TF ops runtime); off by default.
+        xnnpack_forms: False converts the layers as they are written (to compare, or for
+            a runtime other than XNNPACK).
 
     Returns:
         The destination path.
@@ -200,10 +203,11 @@ def to_tflite(
         )
     if int8_io and quantize != "int8":
         raise ValueError(f"int8_io needs quantize='int8'. Received: quantize={quantize!r}")
+    check_bool(xnnpack_forms, "xnnpack_forms")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
     model = float32_model(model)
-    # The same function in the ops XNNPACK runs fast (keras_archs.litert_forms).
-    model = for_litert(model, quantize)
+    if xnnpack_forms:
+        model = for_litert(model, quantize)
     try:
         atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
     except Exception as error:  # the converter raises its own ConverterError class

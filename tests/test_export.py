@@ -90,6 +90,8 @@ def test_bad_arguments(tmp_path):
         export.to_tflite(model, tmp_path / "m.bin")
     with pytest.raises(ValueError, match="int8_io"):
         export.to_tflite(model, tmp_path / "m.tflite", int8_io=True)
+    with pytest.raises(ValueError, match="xnnpack_forms must be True or False. Received: xnnpack_forms=1"):
+        export.to_tflite(model, tmp_path / "m.tflite", xnnpack_forms=1)
     assert os.listdir(tmp_path) == []
 
 

@@ -62,12 +62,11 @@ def test_the_rewritten_model_computes_the_same_function(every_form, quantize):
 
 
 @pytest.mark.parametrize("quantize", ["none", "int8"])
-def test_every_op_of_the_converted_file_runs_in_xnnpack(every_form, quantize, tmp_path, monkeypatch):
+def test_every_op_of_the_converted_file_runs_in_xnnpack(every_form, quantize, tmp_path):
     model, images = every_form
-    with monkeypatch.context() as patch:  # the model as it is, for contrast
-        patch.setattr(export, "for_litert", lambda model, quantize: model)
-        plain = export.to_tflite(model, tmp_path / "plain.tflite", quantize=quantize, representative_images=images)
-    # the forms this model is made of fall out of XNNPACK
+    plain = export.to_tflite(model, tmp_path / "plain.tflite", quantize=quantize, representative_images=images,
+                             xnnpack_forms=False)
+    # converted as written, the forms this model is made of fall out of XNNPACK
     assert not all(op.delegated for op in litert_ops.op_report(plain, runs=1).ops)
     path = export.to_tflite(model, tmp_path / "model.tflite", quantize=quantize, representative_images=images)
     report = litert_ops.op_report(path, runs=1)

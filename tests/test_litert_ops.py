@@ -21,15 +21,13 @@ def pooling_files(tmp_path_factory):
     model = _pooling_model()
     images = np.random.default_rng(0).uniform(0, 1, (32, 16, 16, 3)).astype("float32")
     directory = tmp_path_factory.mktemp("ops")
-    # Converted as written (without keras_archs.litert_forms, which would turn the pooling
-    # into a depthwise convolution): a file with an op XNNPACK does not take in int8.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(export, "for_litert", lambda model, quantize: model)
-        return model, images, {
-            quantize: export.to_tflite(model, directory / f"pool_{quantize}.tflite", quantize=quantize,
-                                       representative_images=images)
-            for quantize in ("none", "int8")
-        }
+    # Converted as written (keras_archs.litert_forms would turn the pooling into a depthwise
+    # convolution): a file with an op XNNPACK does not take in int8.
+    return model, images, {
+        quantize: export.to_tflite(model, directory / f"pool_{quantize}.tflite", quantize=quantize,
+                                   representative_images=images, xnnpack_forms=False)
+        for quantize in ("none", "int8")
+    }
 
 
 def test_every_op_is_listed_in_file_order_with_its_output_shape(pooling_files):

@@ -20,10 +20,12 @@ variance 1) the activations of a deep random network shrink layer by layer to ra
 trained model has, the int8 scales follow them, and XNNPACK refuses ops whose scale ratios
 fall outside its kernels' range, so the int8 file would not be the one a trained model gives.
 
---ops prints, for each model's float32 and int8 files, where the time goes: every op measured
+--kernels times single layers instead, float32 against int8: the ratio the CPU's kernels
+allow whatever the graph. --ops prints, for each model's float32 and int8 files, where the time goes: every op measured
 alone, whether LiteRT's XNNPACK delegate takes it, summed per op type (keras_archs.litert_ops).
 
     python tools/benchmark_tflite.py --models mobilenet_v2 lenet5 --train-epochs 30 --train-size 32
+    python tools/benchmark_tflite.py --kernels
 
 --train-epochs first trains each model on the real digits' training split (keras_archs.training's
 Trainer, Adam) at --train-size pixels, then measures every quantization on the 359 held-out test
@@ -82,7 +84,8 @@ def trained_agreement(name, args, directory):
     rows, float_size = [], None
     for quantize in args.quantizations:
         path = os.path.join(directory, f"{name}_trained_{quantize}.tflite")
-        export.to_tflite(model, path, quantize=quantize, representative_images=calibration)
+        export.to_tflite(model, path, quantize=quantize, representative_images=calibration,
+                         xnnpack_forms=args.xnnpack_forms)
         report = export.compare_with_keras(model, path, images, labels, quantize=quantize,
                                            float32_size=float_size, latency_runs=1)
         float_size = float_size or report.size_bytes
@@ -98,7 +101,11 @@ def print_trained_table(names, args, directory):
     for index, name in enumerate(names, 1):
         print(f"[{index}/{len(names)}] training {name} for {args.train_epochs} epochs, then converting", file=sys.stderr,
               flush=True)
-        shape, rows, note = trained_agreement(name, args, directory)
+        try:
+            shape, rows, note = trained_agreement(name, args, directory)
+        except Exception as error:  # one model's failure is a finding of the run, not its end
+            print(f"| {name} | failed: {type(error).__name__}: {str(error).splitlines()[0][:200]} |", flush=True)
+            continue
         notes.append(note)
         for report in rows:
             print(
@@ -112,7 +119,7 @@ def print_trained_table(names, args, directory):
         print(note)
 
 
-def interleaved_latency_ms(runners, image, runs, warmup=5):
+def interleaved_latency_ms(runners, image, runs, warmup=5, call=lambda runner, image: runner.invoke(image)):
     """Median batch-1 latency of each runner, timed round-robin rather than one after another.
 
     On a shared machine the load drifts within seconds; timing the variants in turn, with the
@@ -120,13 +127,13 @@ def interleaved_latency_ms(runners, image, runs, warmup=5):
     """
     for runner in runners:
         for _ in range(warmup):
-            runner.invoke(image)
+            call(runner, image)
     timings = [[] for _ in runners]
     for round_index in range(runs):
         for offset in range(len(runners)):
             index = (round_index + offset) % len(runners)
             start = time.perf_counter()
-            runners[index].invoke(image)
+            call(runners[index], image)
             timings[index].append((time.perf_counter() - start) * 1e3)
     return [statistics.median(values) for values in timings]
 
@@ -164,7 +171,8 @@ def benchmark(name, args, directory):
     sizes, paths, parity = [], [], []
     for quantize in args.quantizations:
         path = os.path.join(directory, f"{name}_{quantize}.tflite")
-        export.to_tflite(model, path, quantize=quantize, representative_images=images)
+        export.to_tflite(model, path, quantize=quantize, representative_images=images,
+                         xnnpack_forms=args.xnnpack_forms)
         actual = export.LiteRTRunner(path).predict(images[:32])
         parity.append((float(np.mean(actual.argmax(-1) == expected.argmax(-1))), float(np.max(np.abs(actual - expected)))))
         sizes.append(os.path.getsize(path))
@@ -177,6 +185,41 @@ def benchmark(name, args, directory):
     rows = [(quantize, size, [latencies[threads][index] for threads in args.threads], *checks)
             for index, (quantize, size, checks) in enumerate(zip(args.quantizations, sizes, parity))]
     return rows, paths
+
+
+KERNEL_CASES = (
+    ("1x1 convolution, 56x56x128 -> 128", (56, 56, 128), lambda: keras.layers.Conv2D(128, 1)),
+    ("3x3 convolution, 28x28x64 -> 64", (28, 28, 64), lambda: keras.layers.Conv2D(64, 3, padding="same")),
+    ("3x3 depthwise, 56x56x144", (56, 56, 144), lambda: keras.layers.DepthwiseConv2D(3, padding="same")),
+    ("5x5 depthwise, 28x28x44", (28, 28, 44), lambda: keras.layers.DepthwiseConv2D(5, padding="same")),
+    ("7x7 depthwise, 28x28x44", (28, 28, 44), lambda: keras.layers.DepthwiseConv2D(7, padding="same")),
+)
+
+
+def print_kernels(args, directory):
+    """One layer per file, float32 against int8, as written and in XNNPACK's forms: the kernels' own ratio.
+
+    The four files of a layer are timed round-robin (1 thread, median of --runs)."""
+    print("| layer | graph | float32 ms | int8 ms | int8 / float32 |")
+    print("|---|---|---|---|---|")
+    rng = np.random.default_rng(args.seed)
+    for label, shape, make in KERNEL_CASES:
+        inputs = keras.Input(shape)
+        model = keras.Model(inputs, make()(inputs))
+        images = rng.uniform(-1, 1, (16, *shape)).astype("float32")
+        runners = []
+        for forms in (False, True):
+            for quantize in ("none", "int8"):
+                path = os.path.join(directory, f"kernel_{forms}_{quantize}.tflite")
+                # int8 input and output: no float conversion ops beside the layer's own kernel
+                export.to_tflite(model, path, quantize=quantize, representative_images=images, xnnpack_forms=forms,
+                                 int8_io=quantize == "int8")
+                runners.append(export.LiteRTRunner(path, num_threads=1))
+        for runner in runners:  # the input is set once: only invoke() is timed, the kernel's own time
+            runner.invoke(images[0])
+        timings = interleaved_latency_ms(runners, None, args.runs, call=lambda runner, _: runner.interpreter.invoke())
+        for graph, (float32, int8) in (("as written", timings[:2]), ("XNNPACK forms", timings[2:])):
+            print(f"| {label} | {graph} | {float32:.3f} | {int8:.3f} | {int8 / float32:.2f} |", flush=True)
 
 
 def print_ops(name, paths, args):
@@ -198,6 +241,12 @@ def main(argv=None):
     parser.add_argument("--ops", action="store_true",
                         help="also print where each float32 and int8 file spends its time, op by op")
     parser.add_argument("--op-runs", type=int, default=20, help="invokes per op median with --ops")
+    parser.add_argument("--kernels", action="store_true",
+                        help="only time single layers (1x1/3x3 convolutions, 3x3/5x5/7x7 depthwise) in float32 "
+                        "and int8: the ratio the CPU's kernels allow")
+    parser.add_argument("--xnnpack-forms", action=argparse.BooleanOptionalAction, default=True,
+                        help="convert the forms XNNPACK runs fast (keras_archs.litert_forms); "
+                        "--no-xnnpack-forms converts the layers as written, to compare")
     parser.add_argument("--quantize", nargs="+", choices=export.QUANTIZATIONS, default=list(export.QUANTIZATIONS),
                         help="quantizations to convert; float32 ('none') is always first, the baseline of the ratios")
     parser.add_argument("--train-epochs", type=int, default=0,
@@ -223,6 +272,12 @@ def main(argv=None):
     if args.train_epochs:
         with tempfile.TemporaryDirectory() as directory:
             print_trained_table(names, args, directory)
+        return
+    if args.kernels:
+        print(f"CPU: {cpu_description()}")
+        print()
+        with tempfile.TemporaryDirectory() as directory:
+            print_kernels(args, directory)
         return
     print(f"CPU: {cpu_description()}")
     print()
