@@ -40,8 +40,8 @@ __all__ = ["for_litert", "MAX_CONCATENATION_INPUTS", "MAX_FAST_DEPTHWISE_TAPS"]
 # The most inputs XNNPACK's concatenation takes; a longer one runs in the builtin kernel.
 MAX_CONCATENATION_INPUTS = 4
 
-# XNNPACK's unipass depthwise kernels take up to 25 taps (5x5); a kernel with more rows than
-# this is split into bands of at most this many rows.
+# XNNPACK's fast (unipass) depthwise kernels take up to 25 taps (5x5); a kernel with more
+# taps is split into row bands of at most this many taps.
 MAX_FAST_DEPTHWISE_TAPS = 25
 
 
@@ -80,9 +80,7 @@ def _relu_as_depthwise(layer, x):
 
 def _hard_swish_as_elementwise(x):
     # Not x * relu6(x + 3) / 6: the converter fuses that order into HARD_SWISH.
-    from keras import ops
-
-    return ops.relu6(x + 3.0) * (x * (1.0 / 6.0))
+    return keras.ops.relu6(x + 3.0) * (x * (1.0 / 6.0))
 
 
 def _same_padding(size, kernel, stride):
@@ -187,10 +185,14 @@ def _depthwise_in_bands(layer, x):
 def for_litert(model, quantize="none"):
     """`model` rewritten into the forms XNNPACK runs fast, for a TFLite conversion.
 
+    Every conversion gets the 7x7 depthwise kernels in bands, the 1x1 (subsampling) average
+    poolings as depthwise convolutions and the concatenations of more than 4 tensors in
+    groups; an int8 one also the hard-swish, ReLU and average pooling forms.
+
     Args:
-        model: a functional Keras model with a fixed input size (channels last).
-        quantize: the conversion it is for; "int8" also rewrites the forms only the int8
-            kernels miss (hard-swish, ReLU of a concatenation, average pooling).
+        model: a functional Keras model with a fixed input size (channels last); other
+            models (Sequential, channels first) are returned as they are.
+        quantize: the conversion it is for: "none", "float16", "dynamic" or "int8".
 
     Returns:
         `model` itself when nothing applies, otherwise a new functional model with the
@@ -198,7 +200,8 @@ def for_litert(model, quantize="none"):
     """
     integer = quantize == "int8"
     channels_last = all(getattr(layer, "data_format", "channels_last") == "channels_last" for layer in model.layers)
-    if not channels_last:
+    if not channels_last or not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth") \
+            or isinstance(model, keras.Sequential):
         return model
 
     consumers = collections.Counter(id(tensor) for node in _nodes(model) for tensor in node.input_tensors)
@@ -263,13 +266,20 @@ def for_litert(model, quantize="none"):
     # The walk of Keras' Function._run_through_graph (which clone_model uses), with each
     # node at hand: the rewrites read the original graph around it.
     computed = {id(original): tensor for original, tensor in zip(model.inputs, inputs)}
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        for node in model._nodes_by_depth[depth]:
-            if not node.operation or node.is_input or any(id(x) not in computed for x in node.input_tensors):
-                continue
-            args, kwargs = node.arguments.fill_in(computed)
-            for original, tensor in zip(node.outputs, keras.tree.flatten(call(node, *args, **kwargs))):
-                computed[id(original)] = tensor
+    # The new layers are float32 whatever the global policy (a training run's mixed one):
+    # the converter takes float32 graphs only.
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        for depth in sorted(model._nodes_by_depth, reverse=True):
+            for node in model._nodes_by_depth[depth]:
+                if not node.operation or node.is_input or any(id(x) not in computed for x in node.input_tensors):
+                    continue
+                args, kwargs = node.arguments.fill_in(computed)
+                for original, tensor in zip(node.outputs, keras.tree.flatten(call(node, *args, **kwargs))):
+                    computed[id(original)] = tensor
+    finally:
+        keras.config.set_dtype_policy(policy)
     if not changed:
         return model
     outputs = keras.tree.pack_sequence_as(model._outputs_struct, [computed[id(x)] for x in model.outputs])

@@ -84,3 +84,16 @@ def test_a_model_without_such_forms_is_returned_as_it_is():
     model = keras.Model(inputs, keras.layers.ReLU()(keras.layers.Conv2D(4, 3)(inputs)))
     assert litert_forms.for_litert(model, "int8") is model
     assert litert_forms.for_litert(model, "none") is model
+
+
+def test_the_new_layers_are_float32_under_a_mixed_global_policy(every_form):
+    model, _ = every_form
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        rewritten = litert_forms.for_litert(model, "int8")
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"  # restored
+    finally:
+        keras.config.set_dtype_policy(previous)
+    new = [layer for layer in rewritten.layers if layer not in model.layers]
+    assert new and all(layer.dtype_policy.name == "float32" for layer in new)
