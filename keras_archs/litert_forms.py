@@ -260,17 +260,17 @@ def for_litert(model, quantize="none"):
                 return replaced
         return operation(*args, **kwargs)
 
-    # New inputs under the model's own input names, so the file's signature keeps them.
-    inputs = [keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=tensor._keras_history.operation.name)
-              for tensor in model.inputs]
-    # The walk of Keras' Function._run_through_graph (which clone_model uses), with each
-    # node at hand: the rewrites read the original graph around it.
-    computed = {id(original): tensor for original, tensor in zip(model.inputs, inputs)}
     # The new layers are float32 whatever the global policy (a training run's mixed one):
     # the converter takes float32 graphs only.
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
     try:
+        # New inputs under the model's own input names, so the file's signature keeps them.
+        inputs = [keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
+                              name=tensor._keras_history.operation.name) for tensor in model.inputs]
+        computed = {id(original): tensor for original, tensor in zip(model.inputs, inputs)}
+        # The walk of Keras' Function._run_through_graph (which clone_model uses), with each
+        # node at hand: the rewrites read the original graph around it.
         for depth in sorted(model._nodes_by_depth, reverse=True):
             for node in model._nodes_by_depth[depth]:
                 if not node.operation or node.is_input or any(id(x) not in computed for x in node.input_tensors):
