@@ -206,10 +206,17 @@ def to_tflite(
     check_bool(xnnpack_forms, "xnnpack_forms")
     options = _converter_options(quantize, representative_images, int8_io, allow_select_tf_ops)
     model = float32_model(model)
-    if xnnpack_forms:
-        model = for_litert(model, quantize)
+    rewritten = for_litert(model, quantize) if xnnpack_forms else model
+
+    def convert(temporary):
+        rewritten.export(temporary, format="litert", verbose=False, **options)
+        if rewritten is not model and not _prepares_in_litert(temporary):
+            # Calibration can give a rewritten op a range XNNPACK refuses at load time (an
+            # all-zero tensor): the file as written is the one that loads.
+            model.export(temporary, format="litert", verbose=False, **options)
+
     try:
-        atomic_write(path, lambda temporary: model.export(temporary, format="litert", verbose=False, **options))
+        atomic_write(path, convert)
     except Exception as error:  # the converter raises its own ConverterError class
         reduced = reduced_precision_layers(model)
         if reduced:
@@ -230,6 +237,19 @@ def to_tflite(
             ) from None
         raise
     return path
+
+
+def _prepares_in_litert(path):
+    """Whether LiteRT (with its default XNNPACK delegate) loads the file; True without LiteRT installed."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        return True
+    try:
+        Interpreter(model_path=os.fspath(path)).allocate_tensors()
+    except RuntimeError:
+        return False
+    return True
 
 
 def to_onnx(model, path):

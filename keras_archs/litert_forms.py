@@ -159,11 +159,17 @@ def _banded_depthwise(x, kernel, strides, padding, name, bias=None):
     return parts[0] if len(parts) == 1 else keras.layers.Add(name=f"{name}_sum")(parts)
 
 
-def _needs_bands(layer):
+def _needs_bands(layer, x):
     if not isinstance(layer, (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
         return False
     kernel_h, kernel_w = layer.kernel_size
-    return kernel_h * kernel_w > MAX_FAST_DEPTHWISE_TAPS and tuple(layer.dilation_rate) == (1, 1) and kernel_h > 1
+    (top, bottom), _ = _padding(layer, x.shape[1], x.shape[2])
+    output_h = (x.shape[1] + top + bottom - kernel_h) // layer.strides[0] + 1
+    # On a map fewer rows high than the kernel, a band may read only rows the model itself
+    # padded with zeros, and int8 would calibrate its output to a zero range, whose scale
+    # XNNPACK refuses; such a map is small enough for the slow kernel.
+    return (kernel_h * kernel_w > MAX_FAST_DEPTHWISE_TAPS and tuple(layer.dilation_rate) == (1, 1) and kernel_h > 1
+            and output_h >= kernel_h)
 
 
 def _depthwise_in_bands(layer, x):
@@ -224,7 +230,7 @@ def for_litert(model, quantize="none"):
             return _relu_as_depthwise(operation, tensor)
         if isinstance(operation, keras.layers.AveragePooling2D) and (integer or tuple(operation.pool_size) == (1, 1)):
             return _average_pool_as_depthwise(operation, tensor)
-        if _needs_bands(operation):
+        if _needs_bands(operation, tensor):
             return _depthwise_in_bands(operation, tensor)
         return None
 

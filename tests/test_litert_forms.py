@@ -97,3 +97,25 @@ def test_the_new_layers_are_float32_under_a_mixed_global_policy(every_form):
         keras.config.set_dtype_policy(previous)
     new = [layer for layer in rewritten.layers if layer not in model.layers]
     assert new and all(layer.dtype_policy.name == "float32" for layer in new)
+
+
+def test_an_int8_form_litert_cannot_load_falls_back_to_the_layers_as_written(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    # The model pads 20 zero rows below a 3-row image: the 7x7 kernel's last band (its
+    # last row), at every output row, reads only those zeros, its int8 output calibrates to
+    # a zero range, and XNNPACK refuses that file at load time.
+    inputs = keras.Input((3, 16, 4))
+    padded = keras.layers.ZeroPadding2D(((0, 20), (0, 0)))(inputs)
+    model = keras.Model(inputs, keras.layers.DepthwiseConv2D(7, use_bias=False)(padded))
+    images = np.random.default_rng(3).uniform(-1, 1, (16, 3, 16, 4)).astype("float32")
+    rewritten = litert_forms.for_litert(model, "int8")
+    assert rewritten is not model
+    refused = export.to_tflite(rewritten, tmp_path / "bands.tflite", quantize="int8", representative_images=images,
+                               xnnpack_forms=False)
+    with pytest.raises(RuntimeError):
+        Interpreter(model_path=str(refused)).allocate_tensors()
+    path = export.to_tflite(model, tmp_path / "model.tflite", quantize="int8", representative_images=images)
+    assert [op.op for op in litert_ops.op_report(path, runs=1).ops].count("DEPTHWISE_CONV_2D") == 1
+    parity = export.compare_with_keras(model, path, images, latency_runs=1)
+    assert parity.max_abs_diff <= 0.1 * np.abs(model.predict(images, verbose=0)).max()
