@@ -17,8 +17,8 @@ Measured on the mobile models with `keras_archs.litert_ops` (docs/benchmarks.md)
   'same' padding leaves fewer cells in a window, a constant per-position factor corrects it
   (TensorFlow's pooling divides by the cells inside the image).
 - A concatenation of more than 4 tensors runs in the builtin kernel (NASNet-A's normal
-  cells concatenate 6, AmoebaNet-A's 5); concatenated in groups of at most 4, then the
-  groups, it is the same tensor.
+  cells concatenate 6); concatenated in groups of at most 4, then the groups, it is the
+  same tensor.
 - A 7x7 depthwise convolution (49 taps) misses XNNPACK's fast kernels (at most 25 taps):
   14x the time of a 5x5 in float, 3x more in int8. Its kernel's rows split into bands of at
   most 3 rows (at most 21 taps), each a depthwise convolution over the padded input shifted
