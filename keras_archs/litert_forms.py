@@ -35,6 +35,8 @@ import collections
 import keras
 import numpy as np
 
+from keras_archs.layers.padding import same_padding
+
 __all__ = ["for_litert", "MAX_CONCATENATION_INPUTS", "MAX_FAST_DEPTHWISE_TAPS"]
 
 # The most inputs XNNPACK's concatenation takes; a longer one runs in the builtin kernel.
@@ -83,19 +85,12 @@ def _hard_swish_as_elementwise(x):
     return keras.ops.relu6(x + 3.0) * (x * (1.0 / 6.0))
 
 
-def _same_padding(size, kernel, stride):
-    """TensorFlow's 'same' padding (before, after) of one spatial axis."""
-    output = -(-size // stride)
-    total = max((output - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 def _padding(layer, height, width):
     kernel_h, kernel_w = layer.kernel_size if hasattr(layer, "kernel_size") else layer.pool_size
     stride_h, stride_w = layer.strides
     if layer.padding == "valid":
         return (0, 0), (0, 0)
-    return _same_padding(height, kernel_h, stride_h), _same_padding(width, kernel_w, stride_w)
+    return same_padding(height, kernel_h, stride_h), same_padding(width, kernel_w, stride_w)
 
 
 class _PerPositionScale(keras.layers.Layer):
@@ -244,7 +239,7 @@ def for_litert(model, quantize="none"):
                  for index, group in enumerate(groups)]
         return keras.layers.Concatenate(axis=operation.axis, name=operation.name)(parts)
 
-    changed, relus_of_concatenations = [], {}
+    changed, relu_rewrites = [], {}
 
     def call(node, *args, **kwargs):
         operation = node.operation
@@ -256,13 +251,13 @@ def for_litert(model, quantize="none"):
             tensor, original = args[0], node.input_tensors[0]
             # Two ReLUs of one tensor share one rewrite: a ReLU fuses into the op that
             # produces its input only when it is that op's one consumer.
-            if integer and _is_activation(operation, "relu") and id(tensor) in relus_of_concatenations:
-                return relus_of_concatenations[id(tensor)]
+            if integer and _is_activation(operation, "relu") and id(tensor) in relu_rewrites:
+                return relu_rewrites[id(tensor)]
             replaced = replacement(operation, tensor, original)
             if replaced is not None:
                 changed.append(operation.name)
                 if _is_activation(operation, "relu"):
-                    relus_of_concatenations[id(tensor)] = replaced
+                    relu_rewrites[id(tensor)] = replaced
                 return replaced
         return operation(*args, **kwargs)
 

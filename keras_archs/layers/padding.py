@@ -22,7 +22,9 @@ import keras
 
 from keras_archs.layers.conv import conv_bn_act
 
-__all__ = ["PAD_STYLES", "avg_pool", "ceil_mode_padding", "conv_padding", "correct_pad", "max_pool", "torch_stem"]
+__all__ = [
+    "PAD_STYLES", "avg_pool", "ceil_mode_padding", "conv_padding", "correct_pad", "max_pool", "same_padding", "torch_stem",
+]
 
 # "same": TensorFlow's split of the padding; "symmetric": PyTorch's `k // 2` on each side;
 # "explicit": the symmetric padding as a ZeroPadding2D layer even where "same" equals it
@@ -176,6 +178,13 @@ def avg_pool(x, pool_size, strides, *, name, padding=0, count_include_pad=True, 
         return keras.layers.AveragePooling2D(pool_size, strides=strides, padding="same", name=name)(x)
     x = keras.layers.ZeroPadding2D(padding, name=pad_name or f"{name}_pad")(x)
     return keras.layers.AveragePooling2D(pool_size, strides=strides, padding="valid", name=name)(x)
+
+
+def same_padding(size, kernel, stride):
+    """TensorFlow's "same" padding of one spatial axis, (before, after): the smaller half first."""
+    output = -(-size // stride)
+    total = max((output - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
 
 
 def correct_pad(x, kernel_size):
