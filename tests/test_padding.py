@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_archs.layers.padding import avg_pool, ceil_mode_padding, conv_padding, max_pool, torch_stem
+from keras_archs.layers.padding import avg_pool, ceil_mode_padding, conv_padding, max_pool, same_padding, torch_stem
 
 
 def _torch_pool(images, size, stride, padding=0, ceil_mode=False, reduce="max", count_include_pad=True):
@@ -159,3 +159,16 @@ def test_torch_stem_names_and_ceil_mode_pool():
     probe = keras.Model(inputs, [model.get_layer("conv1_relu").output, model.output])
     activated, pooled = (keras.ops.convert_to_numpy(t) for t in probe(images))
     np.testing.assert_array_equal(pooled, _torch_pool(activated, 3, 2, ceil_mode=True))
+
+
+@pytest.mark.parametrize("size", [7, 8, 13, 14])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (3, 2), (5, 2), (7, 1), (7, 2), (2, 2)])
+def test_same_padding_gives_tensorflows_same_output(size, kernel, stride):
+    before, after = same_padding(size, kernel, stride)
+    x = np.random.default_rng(0).normal(size=(1, size, size, 1)).astype("float32")
+    pool = keras.layers.AveragePooling2D(kernel, strides=stride, padding="same")
+    padded = np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
+    summed = keras.layers.Conv2D(1, kernel, strides=stride, use_bias=False, kernel_initializer="ones")(padded)
+    counts = keras.layers.Conv2D(1, kernel, strides=stride, use_bias=False, kernel_initializer="ones")(
+        np.pad(np.ones_like(x), ((0, 0), (before, after), (before, after), (0, 0))))
+    np.testing.assert_allclose(np.asarray(summed) / np.asarray(counts), np.asarray(pool(x)), rtol=1e-5, atol=1e-6)
