@@ -1,8 +1,8 @@
 """Mobile readiness: each mobile/NAS model converts to builtin-op TFLite and runs in LiteRT.
 
 The default run converts one model per block configuration (float32) and two to
-full-integer int8; `test_export_sweep.py` (marked `sweep`) converts every mobile model to
-both. The checks themselves live here, once, for both files.
+full-integer int8; `test_export_sweep.py` (marked `sweep`) converts the other mobile
+models to both. The checks themselves live here, once, for both files.
 """
 
 import keras
@@ -15,7 +15,15 @@ from keras_archs.export import LiteRTRunner, real_images, to_tflite
 from conftest import small_side
 
 MOBILE_FAMILIES = ("mobilenet", "shufflenet", "squeezenet", "nasnet")
-NAMES = [name for name in keras_archs.list_models() if keras_archs.model_info(name).family in MOBILE_FAMILIES]
+# NASNet-A Large (Zoph 2018's ImageNet model, 88M parameters at 331 px) is not a mobile
+# model: its cells are NASNet-A Mobile's at other widths and counts, so nasnet_mobile's
+# files hold every op its files would, and timm's form differs only in its "same" max
+# pools, which the other NASNets' files hold.
+NOT_MOBILE = ("nasnet_large", "timm_nasnet_large")
+NAMES = [
+    name for name in keras_archs.list_models()
+    if keras_archs.model_info(name).family in MOBILE_FAMILIES and name not in NOT_MOBILE
+]
 CLASSES = 5
 # Real images (scikit-learn's handwritten digits through keras_archs.data): the training
 # split calibrates int8, the held-out test split measures parity.
