@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_archs.layers.padding import avg_pool, ceil_mode_padding, conv_padding, max_pool, same_padding, torch_stem
+from keras_archs.layers.padding import (
+    avg_pool, ceil_mode_padding, conv_padding, correct_pad, max_pool, same_padding, torch_stem,
+)
 
 
 def _torch_pool(images, size, stride, padding=0, ceil_mode=False, reduce="max", count_include_pad=True):
@@ -172,3 +174,12 @@ def test_same_padding_gives_tensorflows_same_output(size, kernel, stride):
     counts = keras.layers.Conv2D(1, kernel, strides=stride, use_bias=False, kernel_initializer="ones")(
         np.pad(np.ones_like(x), ((0, 0), (before, after), (before, after), (0, 0))))
     np.testing.assert_allclose(np.asarray(summed) / np.asarray(counts), np.asarray(pool(x)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(None, None), (32, 32), (33, 33), (32, 33), (7, 8)])
+@pytest.mark.parametrize("kernel_size", [3, 5, 7])
+def test_correct_pad_is_keras_applications_own(shape, kernel_size):
+    from keras.src.applications.imagenet_utils import correct_pad as keras_correct_pad
+
+    inputs = keras.Input(shape=(*shape, 3))
+    assert correct_pad(inputs, kernel_size) == keras_correct_pad(inputs, kernel_size)

@@ -194,9 +194,8 @@ def correct_pad(x, kernel_size):
     even sizes line up with the TF-slim checkpoints; an unknown size pads as an even one.
     """
     height, width = x.shape[1:3]
-    adjust = tuple(1 if side is None else 1 - side % 2 for side in (height, width))
-    half = kernel_size // 2
-    return ((half - adjust[0], half), (half - adjust[1], half))
+    # Any even side pads alike: twice the kernel stands for an unknown one.
+    return tuple(same_padding(2 * kernel_size if side is None else side, kernel_size, 2) for side in (height, width))
 
 
 def torch_stem(x, filters, kernel_size, *, name="conv1", pool_name="pool1", pad_name=None, pool_pad_name=None,
