@@ -3,7 +3,7 @@
 A SavedModel export traces the whole graph (seconds to minutes per model on 2 cores), so
 the default run exports the representatives of every family (tests/conftest.py), chosen
 to cover each family's custom layers and blocks; `test_export_sweep.py` (marked `sweep`)
-exports every other registered model with the same check.
+exports the other registered configurations with the same check.
 """
 
 import numpy as np
