@@ -1,9 +1,9 @@
 """Export sweeps over the registry (issues 5 and 7), run by CI as a second command.
 
 Every registered configuration exports to a SavedModel whose reloaded serving signature
-gives the Keras model's outputs (<= 1e-5), and every mobile model (MobileNet v1/v2/v3, ShuffleNet
-v1/v2, SqueezeNet, NASNet-A Mobile, AmoebaNet-A, LeNet-5) converts to float32 and to
-full-integer int8 TFLite (builtin ops only) and runs in the LiteRT interpreter, with the
+gives the Keras model's outputs (<= 1e-5), and every mobile model (MobileNet v1/v2/v3,
+ShuffleNet v1/v2, SqueezeNet, NASNet-A Mobile, AmoebaNet-A, LeNet-5) converts to float32
+and to full-integer int8 TFLite (builtin ops only) and runs in the LiteRT interpreter, with the
 bounds of test_tflite_mobile.py.
 
 Exporting everything costs more than the default run's budget, so these tests are marked
@@ -12,9 +12,8 @@ Exporting everything costs more than the default run's budget, so these tests ar
 representatives (test_export_registry.py, test_tflite_mobile.py); the SavedModel sweep
 covers the other names, so the two commands together export every registered model once,
 except the two 1000-layer CIFAR nets (TOO_DEEP_TO_EXPORT) and the deeper repeats of an
-exported configuration (DEEPER_REPEAT_OF). Likewise the TFLite sweep
-converts the mobile models that test_tflite_mobile.py does not already convert with the
-same check.
+exported configuration (DEEPER_REPEAT_OF). Likewise the TFLite sweep converts the mobile
+models that test_tflite_mobile.py does not already convert with the same check.
 """
 
 import pytest
@@ -23,9 +22,9 @@ import keras_archs
 
 from conftest import REPRESENTATIVES
 from test_export_registry import assert_saved_model_reloads_with_identical_outputs
+from test_tflite_mobile import NAMES as MOBILE_NAMES
 from test_tflite_mobile import (
     CONVERTED,
-    NOT_MOBILE,
     QUANTIZED,
     assert_float32_tflite_matches_keras,
     assert_int8_tflite_tracks_keras,
@@ -67,13 +66,10 @@ SAVED_MODEL_NAMES = _slowest_first(
     name for name in keras_archs.list_models()
     if name not in REPRESENTED and name not in TOO_DEEP_TO_EXPORT and name not in DEEPER_REPEAT_OF
 )
-TFLITE_FAMILIES = ("mobilenet", "shufflenet", "squeezenet", "nasnet", "lenet")
-# NOT_MOBILE (the NASNet-A Large pair): nasnet_large's two conversions took 7 of the
-# sweep's 58 worker-minutes (measured 2026-12-07); both SavedModels are still exported.
-TFLITE_NAMES = _slowest_first(
-    name for name in keras_archs.list_models()
-    if keras_archs.model_info(name).family in TFLITE_FAMILIES and name not in NOT_MOBILE
-)
+# test_tflite_mobile's mobile models (without NOT_MOBILE, the NASNet-A Large pair, whose
+# nasnet_large took 7 of the sweep's 58 worker-minutes to convert, measured 2026-12-07;
+# both SavedModels are still exported) and LeNet-5.
+TFLITE_NAMES = _slowest_first([*MOBILE_NAMES, *keras_archs.list_models(family="lenet")])
 # The default run already converts these with the same checks (at the registered
 # configuration: CONVERTED's options are empty for them).
 FLOAT32_NAMES = [name for name in TFLITE_NAMES if CONVERTED.get(name, None) != {}]
